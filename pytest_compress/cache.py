@@ -1,0 +1,167 @@
+"""Content-addressed cache: atomic writes, cross-process locks, integrity checks.
+
+Entries live under ``root/<kind>/<key[:2]>/<key>.{json,safetensors}``. Keys are
+digests of everything that changes the answer (see :func:`make_key`); the
+weights fingerprint is always among them, so one entry can never serve two
+models. Every entry carries a digest of its content: a truncated, corrupt or
+half-written entry is reported (:attr:`Cache.events`), removed and recomputed,
+never trusted. Writes go to a temporary file in the same directory and are
+renamed into place, under a file lock, so a run killed mid-write leaves either
+the old entry or none, and two xdist workers computing one key produce one entry.
+Only JSON and safetensors are read back; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable
+
+from filelock import FileLock
+
+FORMAT = 1
+
+
+def make_key(*parts: Any) -> str:
+    """Digest of JSON-serialisable ``parts`` (order matters)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _tensor_digest(tensors: dict) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(__import__("torch").uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+class Cache:
+    """The store. ``root=None`` or ``enabled=False`` turns caching off (everything is a miss);
+    ``refresh=True`` recomputes every entry and overwrites it."""
+
+    def __init__(self, root: Path | None, *, enabled: bool = True, refresh: bool = False):
+        self.root = Path(root) if root is not None else None
+        self.enabled = enabled and root is not None
+        self.refresh = refresh
+        self.events: list[str] = []
+        self.hits: Counter = Counter()
+        self.misses: Counter = Counter()
+
+    def _path(self, kind: str, key: str, ext: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.{ext}"
+
+    @contextmanager
+    def lock(self, kind: str, key: str):
+        """Hold the cross-process lock of one entry (no-op when caching is off)."""
+        if not self.enabled:
+            yield
+            return
+        path = self._path(kind, key, "lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path)):
+            yield
+
+    def _write_atomic(self, path: Path, write: Callable[[str], None]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def _corrupt(self, path: Path, why: str) -> None:
+        self.events.append(f"corrupt cache entry {path} ({why}): removed and recomputed")
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+    # -- JSON entries ---------------------------------------------------------
+    def get_json(self, kind: str, key: str) -> Any | None:
+        if not self.enabled or self.refresh:
+            self.misses[kind] += 1
+            return None
+        path = self._path(kind, key, "json")
+        if not path.exists():
+            self.misses[kind] += 1
+            return None
+        try:
+            entry = json.loads(path.read_bytes())
+            payload = json.dumps(entry["payload"], sort_keys=True, separators=(",", ":"))
+            if entry.get("format") != FORMAT or entry.get("key") != key:
+                raise ValueError("format or key mismatch")
+            if entry.get("digest") != _digest_bytes(payload.encode()):
+                raise ValueError("digest mismatch")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            self._corrupt(path, str(exc) or type(exc).__name__)
+            self.misses[kind] += 1
+            return None
+        self.hits[kind] += 1
+        return entry["payload"]
+
+    def put_json(self, kind: str, key: str, payload: Any) -> None:
+        if not self.enabled:
+            return
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        entry = {"format": FORMAT, "key": key, "digest": _digest_bytes(text.encode()), "payload": payload}
+        data = json.dumps(entry, sort_keys=True).encode()
+        self._write_atomic(self._path(kind, key, "json"), lambda tmp: Path(tmp).write_bytes(data))
+
+    def json_or_compute(self, kind: str, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(payload, was_cached)``; computes under the entry's lock on a miss."""
+        with self.lock(kind, key):
+            found = self.get_json(kind, key)
+            if found is not None:
+                return found, True
+            payload = compute()
+            self.put_json(kind, key, payload)
+            return payload, False
+
+    # -- tensor entries (safetensors) ----------------------------------------
+    def get_tensors(self, kind: str, key: str) -> tuple[dict, dict] | None:
+        """``(tensors, metadata)`` or None."""
+        if not self.enabled or self.refresh:
+            self.misses[kind] += 1
+            return None
+        path = self._path(kind, key, "safetensors")
+        if not path.exists():
+            self.misses[kind] += 1
+            return None
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = dict(f.metadata() or {})
+                tensors = {name: f.get_tensor(name) for name in f.keys()}
+            if meta.get("key") != key or meta.get("digest") != _tensor_digest(tensors):
+                raise ValueError("digest mismatch")
+        except (SafetensorError, ValueError, OSError, RuntimeError) as exc:
+            self._corrupt(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self.misses[kind] += 1
+            return None
+        self.hits[kind] += 1
+        return tensors, meta
+
+    def put_tensors(self, kind: str, key: str, tensors: dict, metadata: dict | None = None) -> None:
+        if not self.enabled:
+            return
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        meta = {**(metadata or {}), "key": key, "digest": _tensor_digest(tensors)}
+        self._write_atomic(self._path(kind, key, "safetensors"), lambda tmp: save_file(tensors, tmp, metadata=meta))

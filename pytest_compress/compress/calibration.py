@@ -1,0 +1,160 @@
+"""Built-in calibration data, with nothing downloaded.
+
+* :func:`calibration_ids` tokenizes English text composed by
+  :func:`generated_text` (sentences assembled from this module's own word
+  lists, deterministic in ``seed``) or, when a model is given, text sampled
+  from that model with a fixed seed.
+* :func:`load_calibration_file` reads a user's ``.txt`` (documents separated
+  by blank lines) or ``.jsonl`` (one ``{"text": ...}`` object per line).
+
+Each returns a :class:`Calibration`: the ``[samples, seq_len]`` ids, a sha256
+digest of them for cache keys, and a short description of the source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import DatasetError
+
+SUBJECTS = ["the engineer", "a young farmer", "my neighbour", "the old captain", "our teacher", "a quiet student",
+            "the committee", "the doctor", "her brother", "the small company", "a travelling musician", "the city council",
+            "the baker", "a tired nurse", "the research team", "his grandmother", "the new manager", "a curious child"]
+VERBS = ["repaired", "painted", "discovered", "described", "carried", "ignored", "measured", "borrowed", "cleaned",
+         "designed", "questioned", "planted", "moved", "studied", "sold", "recommended", "reviewed", "built"]
+OBJECTS = ["the wooden bridge", "a broken clock", "the annual report", "an empty warehouse", "the garden fence",
+           "a detailed map", "the kitchen table", "an unusual theory", "the river path", "a set of old letters",
+           "the school roof", "a bright red bicycle", "the budget proposal", "a pile of stones", "the harbour lights"]
+ADVERBS = ["carefully", "quickly", "without a word", "for the second time", "after a long delay", "with great patience",
+           "almost by accident", "in secret", "before sunrise", "with some help", "reluctantly", "at last"]
+PLACES = ["near the station", "in the northern valley", "behind the library", "on the edge of town", "at the market",
+          "by the lake", "in a crowded hall", "across the border", "under the old bridge", "in the back office"]
+TIMES = ["Last winter", "On Monday", "Every spring", "Early in the morning", "During the storm", "Years ago",
+         "After the meeting", "Later that evening", "In the summer of that year", "Before the holidays"]
+ADJECTIVES = ["careful", "expensive", "simple", "strange", "useful", "difficult", "pleasant", "noisy", "ancient", "fragile"]
+NOUNS = ["plan", "journey", "decision", "experiment", "problem", "story", "question", "machine", "recipe", "agreement"]
+CONNECTORS = ["because", "although", "while", "even though", "so that", "until"]
+NUMBERS = ["two", "three", "seven", "twelve", "forty", "a hundred", "several", "a few"]
+
+
+def _sentence(rng: random.Random) -> str:
+    c = rng.choice
+    forms = [
+        lambda: f"{c(TIMES)}, {c(SUBJECTS)} {c(VERBS)} {c(OBJECTS)} {c(PLACES)}.",
+        lambda: f"{c(SUBJECTS).capitalize()} {c(VERBS)} {c(OBJECTS)} {c(ADVERBS)}.",
+        lambda: f"{c(SUBJECTS).capitalize()} {c(VERBS)} {c(OBJECTS)} {c(CONNECTORS)} {c(SUBJECTS)} {c(VERBS)} {c(OBJECTS)}.",
+        lambda: f"The {c(NOUNS)} was {c(ADJECTIVES)}, and {c(SUBJECTS)} said so {c(ADVERBS)}.",
+        lambda: f"Why had {c(SUBJECTS)} {c(VERBS)} {c(OBJECTS)} {c(PLACES)}?",
+        lambda: f"It took {c(NUMBERS)} days before {c(SUBJECTS)} understood the {c(ADJECTIVES)} {c(NOUNS)}.",
+        lambda: f"\"This {c(NOUNS)} is {c(ADJECTIVES)},\" said {c(SUBJECTS)}, who had {c(VERBS)} {c(OBJECTS)}.",
+        lambda: f"{c(PLACES).capitalize()}, {c(NUMBERS)} people waited while {c(SUBJECTS)} {c(VERBS)} {c(OBJECTS)}.",
+    ]
+    return c(forms)()
+
+
+def generated_text(n_chars: int, seed: int = 0) -> str:
+    """At least ``n_chars`` characters of paragraphs of generated English sentences."""
+    rng = random.Random(seed)
+    paragraphs, size = [], 0
+    while size < n_chars:
+        para = " ".join(_sentence(rng) for _ in range(rng.randint(3, 8)))
+        paragraphs.append(para)
+        size += len(para) + 2
+    return "\n\n".join(paragraphs)
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """Calibration token ids ``[samples, seq_len]`` with their sha256 ``digest`` and ``source``."""
+
+    ids: torch.Tensor
+    digest: str
+    source: str
+
+
+def _make(ids: torch.Tensor, source: str) -> Calibration:
+    ids = ids.long().contiguous()
+    h = hashlib.sha256(str(tuple(ids.shape)).encode())
+    h.update(ids.cpu().numpy().tobytes())
+    return Calibration(ids, h.hexdigest(), source)
+
+
+def _windows(token_ids: list[int], samples: int, seq_len: int) -> torch.Tensor:
+    n = min(samples, len(token_ids) // seq_len)
+    return torch.tensor(token_ids[: n * seq_len], dtype=torch.long).view(n, seq_len)
+
+
+def _encode(tokenizer, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def calibration_ids(tokenizer, model=None, samples: int = 128, seq_len: int = 512, seed: int = 0) -> Calibration:
+    """``samples`` sequences of ``seq_len`` tokens of built-in text, or of text ``model`` samples.
+
+    With a model, each sequence starts from the tokenizer's BOS (or EOS) token
+    and is sampled (temperature 1, full vocabulary) under ``torch`` seed ``seed``;
+    the global RNG state is restored afterwards.
+    """
+    if model is None:
+        chars = samples * seq_len * 6
+        while True:
+            ids = _encode(tokenizer, generated_text(chars, seed))
+            if len(ids) >= samples * seq_len:
+                return _make(_windows(ids, samples, seq_len), f"generated-text(seed={seed})")
+            chars *= 2
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]), torch.no_grad():
+        torch.manual_seed(seed)
+        prompt = torch.full((samples, 1), start, dtype=torch.long, device=device)
+        out = model.generate(
+            prompt, attention_mask=torch.ones_like(prompt), do_sample=True, temperature=1.0, top_k=0,
+            top_p=1.0, max_new_tokens=seq_len - 1, min_new_tokens=seq_len - 1,
+            pad_token_id=start,
+        )
+    return _make(out[:, :seq_len].cpu(), f"model-samples(seed={seed})")
+
+
+def _read_documents(path: Path) -> list[str]:
+    if path.suffix == ".jsonl":
+        docs = []
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}); expected an object with a \"text\" field") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise DatasetError(f"{path}:{lineno}: expected an object with a string \"text\" field")
+            docs.append(obj["text"])
+        return docs
+    if path.suffix == ".txt":
+        text = path.read_text(encoding="utf-8")
+        return [d for d in (p.strip() for p in text.split("\n\n")) if d] or [text]
+    raise DatasetError(f"{path}: calibration files must be .txt or .jsonl")
+
+
+def load_calibration_file(path, tokenizer, samples: int = 128, seq_len: int = 512) -> Calibration:
+    """Tokenize a user's documents, joined by EOS, into up to ``samples`` windows of ``seq_len``.
+
+    Returns fewer sequences when the file holds fewer tokens; raises
+    :class:`~pytest_compress.errors.DatasetError` when it holds less than one window.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"calibration file {path} does not exist")
+    docs = _read_documents(path)
+    sep = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
+    ids: list[int] = []
+    for doc in docs:
+        ids += _encode(tokenizer, doc) + sep
+    if len(ids) < seq_len:
+        raise DatasetError(f"{path}: {len(ids)} tokens, fewer than one sequence of {seq_len}")
+    return _make(_windows(ids, samples, seq_len), f"file:{path.name}")

@@ -1,0 +1,1 @@
+"""Reports built from paired results: terminal table (and, later, JSON/Markdown/HTML)."""

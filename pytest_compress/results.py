@@ -1,0 +1,190 @@
+"""Paired results: what a suite measured on the baseline and the compressed model.
+
+``task_result`` in a user's test is a :class:`PairedResult`::
+
+    task_result.baseline.score, task_result.compressed.score   # the primary metric
+    task_result.drop, task_result.interval, task_result.passed
+    task_result.metrics["retrieve"].drop                       # any metric, same fields
+    task_result.cases[0].baseline["retrieve"]                  # per-case outcomes
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .gate import Verdict, judge
+from .limits import Limit
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One model's aggregate score on a metric, with its per-case values."""
+
+    score: float
+    per_case: tuple[float, ...] = field(repr=False, default=())
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric, paired: baseline, compressed, drop (positive = worse) and verdict."""
+
+    name: str
+    suite: str
+    higher_is_better: bool
+    baseline: ModelScore
+    compressed: ModelScore
+    drop: float
+    rel_drop: float | None
+    interval: tuple[float, float]
+    interval_method: str
+    limit: Limit
+    verdict: Verdict
+    limit_sources: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.suite}.{self.name}"
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    def to_dict(self) -> dict:
+        return {
+            "metric": self.full_name,
+            "higher_is_better": self.higher_is_better,
+            "baseline": self.baseline.score,
+            "compressed": self.compressed.score,
+            "drop": self.drop,
+            "rel_drop": self.rel_drop,
+            "interval": list(self.interval),
+            "interval_method": self.interval_method,
+            "limit": {k: v for k, v in vars(self.limit).items() if v is not None},
+            "verdict": self.verdict.status,
+            "reasons": list(self.verdict.reasons),
+            "fragile": self.verdict.fragile,
+            "settle_n": self.verdict.settle_n,
+            "suspicious_gain": self.verdict.suspicious_gain,
+        }
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One case's metric values on both models."""
+
+    id: str
+    baseline: dict
+    compressed: dict
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """A suite's paired result for one compression spec (see module docstring)."""
+
+    suite: str
+    spec: str
+    params: dict
+    metrics: dict[str, MetricResult]
+    primary: str
+    cases: tuple[CaseOutcome, ...] = field(repr=False, default=())
+    decision: str = "point"
+    baseline_cached: bool = False
+    compressed_cached: bool = False
+
+    @property
+    def primary_metric(self) -> MetricResult:
+        return self.metrics[self.primary]
+
+    @property
+    def baseline(self) -> ModelScore:
+        return self.primary_metric.baseline
+
+    @property
+    def compressed(self) -> ModelScore:
+        return self.primary_metric.compressed
+
+    @property
+    def drop(self) -> float:
+        return self.primary_metric.drop
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return self.primary_metric.interval
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.metrics.values())
+
+    @property
+    def failures(self) -> list[MetricResult]:
+        return [m for m in self.metrics.values() if not m.passed]
+
+    @property
+    def n(self) -> int:
+        return len(self.cases)
+
+    def failure_message(self) -> str:
+        """The failing test's message: suite, metric, baseline, compressed, drop and limit."""
+        lines = [f"compression gate failed: {self.suite} [{self.spec}] ({self.n} cases, decision={self.decision})"]
+        for m in self.failures:
+            lines.append(
+                f"  {m.full_name}: baseline {m.baseline.score:.3f} -> compressed {m.compressed.score:.3f}, "
+                f"drop {m.drop:+.3f} (95% CI {m.interval[0]:+.3f} .. {m.interval[1]:+.3f}), limit {m.limit}"
+            )
+            lines.extend(f"    {r}" for r in m.verdict.reasons)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "suite": self.suite,
+            "spec": self.spec,
+            "params": self.params,
+            "n": self.n,
+            "decision": self.decision,
+            "passed": self.passed,
+            "primary": self.primary,
+            "baseline_cached": self.baseline_cached,
+            "compressed_cached": self.compressed_cached,
+            "metrics": [m.to_dict() for m in self.metrics.values()],
+        }
+
+
+def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: dict, mode: str, seed: int) -> MetricResult:
+    """Compare one metric's per-case values (NaN cases are dropped pairwise) and judge it."""
+    from .metrics.paired import cases_to_settle, estimate_drop
+
+    b = np.asarray(base_values, dtype=float)
+    c = np.asarray(comp_values, dtype=float)
+    keep = np.isfinite(b) & np.isfinite(c)
+    b, c = b[keep], c[keep]
+    hib = metric.higher_is_better
+    est = estimate_drop(b, c, higher_is_better=hib, binary=metric.binary, seed=seed)
+    comp_est = estimate_drop(c, np.zeros_like(c), higher_is_better=True, binary=metric.binary, seed=seed)
+    base_score, comp_score = float(b.mean()), float(c.mean())
+    rel = est.drop / abs(base_score) if base_score else None
+    verdict = judge(
+        baseline=base_score,
+        compressed=comp_score,
+        drop=est.drop,
+        interval=(est.low, est.high),
+        comp_interval=(comp_est.low, comp_est.high),
+        limit=limit,
+        mode=mode,
+        settle=lambda bound: cases_to_settle(est, bound),
+    )
+    return MetricResult(
+        name=metric.name,
+        suite=suite.name,
+        higher_is_better=hib,
+        baseline=ModelScore(base_score, tuple(b.tolist())),
+        compressed=ModelScore(comp_score, tuple(c.tolist())),
+        drop=est.drop,
+        rel_drop=rel,
+        interval=(est.low, est.high),
+        interval_method=est.method,
+        limit=limit,
+        verdict=verdict,
+        limit_sources=sources,
+    )

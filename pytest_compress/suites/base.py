@@ -1,0 +1,101 @@
+"""What a suite is: cases, how a model is run on them, and how one case is scored.
+
+A suite owns its metrics and their direction (lm-eval's task model, with one
+frozen record per metric instead of parallel registries). The lifecycle:
+
+1. ``Suite(**params)`` validates its parameters (unknown keys are errors);
+2. :meth:`Suite.cases` builds the seeded, JSON-serialisable cases;
+3. :meth:`Suite.run` asks an engine for raw outputs, one JSON-able dict per case
+   (``reference`` is the baseline's raw outputs, for suites that compare models);
+4. :meth:`Suite.score` turns one case's raw output into ``{metric: value}``.
+
+Raw outputs, not scores, are what gets cached, so a scoring fix never needs a rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import CompressUsageError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric a suite reports.
+
+    Attributes:
+        name: short name, unique in the suite (the full name is ``suite.metric``).
+        higher_is_better: direction; the drop is signed so that positive is worse.
+        binary: per-case values are 0/1 (exact McNemar intervals apply).
+        max_drop / min / max: built-in default limits (None = not gated by default).
+        description: one line for ``--compress-list`` and reports.
+    """
+
+    name: str
+    higher_is_better: bool = True
+    binary: bool = True
+    max_drop: float | None = None
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+
+class Suite(ABC):
+    """Base class of every built-in and user suite (see module docstring)."""
+
+    name: ClassVar[str]
+    family: ClassVar[str] = "agentic"
+    metrics: ClassVar[tuple[Metric, ...]]
+    primary: ClassVar[str]
+    #: parameter name -> default; ``n`` (cases) and ``seed`` are always present.
+    defaults: ClassVar[dict[str, Any]] = {"n": 100, "seed": 0}
+    #: bump when case generation or scoring changes, so caches do not mix versions.
+    version: ClassVar[int] = 1
+    #: True when :meth:`run` needs the baseline's raw outputs (agreement metrics).
+    needs_reference: ClassVar[bool] = False
+
+    def __init__(self, **params: Any):
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            key = unknown[0]
+            raise CompressUsageError(
+                f"suite {self.name!r} has no parameter {key!r}.{did_you_mean(key, self.defaults)} "
+                f"Its parameters: {', '.join(sorted(self.defaults))}"
+            )
+        self.params = {**self.defaults, **params}
+        n = self.params["n"]
+        if not isinstance(n, int) or n < 1:
+            raise CompressUsageError(f"suite {self.name!r}: n must be a positive integer, got {n!r}")
+
+    def metric(self, name: str) -> Metric:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(f"suite {self.name!r} has no metric {name!r}")
+
+    def describe(self) -> str:
+        """Canonical ``name(k=v, ...)`` string of the suite and its parameters."""
+        args = ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({args})"
+
+    @abstractmethod
+    def cases(self) -> list[dict]:
+        """The seeded cases, JSON-serialisable, in a stable order."""
+
+    @abstractmethod
+    def run(self, engine, cases: list[dict], reference: list[dict] | None = None) -> list[dict]:
+        """Raw outputs of the model behind ``engine``, one dict per case."""
+
+    @abstractmethod
+    def score(self, case: dict, output: dict, reference: dict | None = None) -> dict[str, float]:
+        """``{metric name: value}`` for one case."""
+
+
+def digest(obj: Any) -> str:
+    """Stable short digest of a JSON-serialisable object (cases, parameters)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -1,0 +1,52 @@
+"""Name -> suite class; a suite is added by adding a module to :data:`SUITE_MODULES`."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from ..errors import CompressUsageError, did_you_mean
+from ..registry import Registry
+from .base import Suite
+
+SUITE_MODULES = {
+    "tool_use": "pytest_compress.suites.tool_use",
+    "agreement.rank_correlation": "pytest_compress.suites.agreement",
+}
+
+SUITES_REGISTRY = Registry("suite", SUITE_MODULES)
+register_suite = SUITES_REGISTRY.register
+
+
+def get_suite(name: str) -> type[Suite]:
+    cls = SUITES_REGISTRY.load(name)
+    if cls is None:
+        raise CompressUsageError(
+            f"unknown suite {name!r}.{did_you_mean(name, SUITE_MODULES)} "
+            f"Known suites: {', '.join(suite_names())}"
+        )
+    return cls
+
+
+def suite_names() -> list[str]:
+    return list(SUITE_MODULES)
+
+
+def select_suites(selection: str) -> list[str]:
+    """``all`` | ``none`` | comma list of names, families (``trust``) or globs (``trust.*``)."""
+    selection = selection.strip()
+    if selection.lower() in ("", "all"):
+        return suite_names()
+    if selection.lower() == "none":
+        return []
+    chosen: list[str] = []
+    for item in (s.strip() for s in selection.split(",")):
+        if not item:
+            continue
+        hits = [n for n in suite_names() if fnmatch.fnmatchcase(n, item) or n.split(".")[0] == item]
+        if not hits:
+            raise CompressUsageError(
+                f"--compress-suites: {item!r} matches no suite.{did_you_mean(item, suite_names())} "
+                f"Known suites: {', '.join(suite_names())}; or use 'all' / 'none'"
+            )
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen

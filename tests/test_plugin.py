@@ -1,0 +1,128 @@
+"""The plugin end to end through pytester, on the shipped tiny model."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pytest_compress.plugin import CASES_OPTION, COMPRESS_OPTION, MODEL_OPTION, SUITES_OPTION
+
+pytestmark = pytest.mark.usefixtures("warm_imports")
+
+TINY = [f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=tool_use", f"{CASES_OPTION}=48", "-p", "no:randomly"]
+
+USER_TEST = """
+from pytest_compress import agentic_task
+
+@agentic_task("tool_use", n=24)
+def test_tools_survive(task_result):
+    assert 0 <= task_result.compressed.score <= 1
+    assert task_result.metrics["retrieve"].baseline.score > 0.5
+    assert len(task_result.cases) == 24
+
+def test_pair(model_pair):
+    b, c = model_pair.generate(["Set an alarm for 07:15."], max_new_tokens=4)
+    assert isinstance(b[0], str) and isinstance(c[0], str)
+    assert model_pair.report.spec == str(model_pair.spec)
+
+def test_unrelated():
+    assert True
+"""
+
+
+def test_plugin_import_does_not_import_torch():
+    code = "import sys, pytest_compress.plugin; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_inert_without_compress(pytester):
+    pytester.makepyfile(USER_TEST)
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*pass --compress=SPEC*"])
+    result.stdout.no_fnmatch_line("*pytest-compress ===*")
+
+
+def test_bogus_spec_is_a_usage_error_listing_valid_forms(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=bogus")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown method 'bogus'*", "*Valid forms*", "*rtn<bits>*", "*wanda<percent>*"])
+
+
+def test_missing_model_is_a_usage_error(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8", f"{MODEL_OPTION}=/no/such/dir")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*cannot find model '/no/such/dir'*"])
+
+
+def test_bad_ini_limit_is_a_usage_error(pytester):
+    pytester.makeini("[pytest]\ncompress_limits =\n    tool_use: maxdrop=0.1\n")
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=none", *TINY)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*Did you mean 'max_drop'*"])
+
+
+@pytest.mark.parametrize("spec", ["none", "rtn8"])
+def test_gentle_specs_pass_the_builtin_suite(pytester, spec):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}={spec}", *TINY)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "*pytest-compress*",
+        f"{spec}  tool_use.overall  48 *PASS*",
+        "Compression gate passed: 3/3 gated metrics within limits (decision=point)",
+    ])
+
+
+def test_rtn2_fails_the_builtin_suite_naming_the_drop(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn2", *TINY)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*compression gate failed: tool_use [[]rtn2[]] (48 cases, decision=point)",
+        "*tool_use.overall: baseline 0.* -> compressed 0.*, drop +0.*limit max_drop=0.1",
+        "*Compression gate FAILED:*",
+    ])
+
+
+def test_user_tests_are_parametrised_per_spec_and_gated(pytester):
+    pytester.makepyfile(USER_TEST)
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8,rtn2", f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=none", "-v")
+    result.stdout.fnmatch_lines([
+        "*test_tools_survive[[]rtn8[]] PASSED*",
+        "*test_pair[[]rtn8[]] PASSED*",
+        "*test_tools_survive[[]rtn2[]] FAILED*",
+        "*test_pair[[]rtn2[]] PASSED*",
+    ])
+    result.assert_outcomes(passed=4, failed=1)
+
+
+def test_marker_limit_overrides_cli_and_ini(pytester):
+    pytester.makeini("[pytest]\ncompress_limits =\n    tool_use: max_drop=0.9\n")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.agentic_task("tool_use", n=24, max_drop=0.0, max_rel_drop=1.0)
+        def test_strict(task_result):
+            m = task_result.metrics["overall"]
+            assert m.limit.max_drop == 0.0 and m.limit_sources["max_drop"].startswith("marker")
+    """)
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=none", f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=none",
+                                "--compress-limit=tool_use: max_drop=0.5")
+    result.assert_outcomes(passed=1)
+
+
+def test_second_run_reuses_the_cache(pytester):
+    args = [f"{COMPRESS_OPTION}=rtn8", *TINY]
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    again = pytester.runpytest(*args)
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["rtn8: *compressed: cached", "baseline: 1/1 suite evaluations cached"])
+
+
+def test_compress_list(pytester):
+    pytester.makeini("[pytest]\ncompress_model = tiny\n")
+    result = pytester.runpytest("--compress-list")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*built in this version: none, rtn*", "*tool_use.retrieve: higher is better; max_drop=0.1*",
+        "*agreement.rank_correlation.tau*min=0.6*", "  model = tiny  <- ini",
+    ])

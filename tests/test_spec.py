@@ -1,0 +1,64 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_compress.errors import CompressUsageError
+from pytest_compress.spec import (
+    DEFAULT_GROUP_SIZE, PRUNERS, QUANTIZERS, CompressionSpec, MethodStep, parse_spec, parse_spec_list,
+)
+
+quant_steps = st.builds(
+    lambda m, b, g, sym, act: MethodStep(m, bits=b, group_size=g, symmetric=sym, act_order=act and m == "gptq"),
+    st.sampled_from(QUANTIZERS), st.integers(2, 8), st.sampled_from([0, 32, 64, 128, 100]), st.booleans(), st.booleans(),
+)
+prune_steps = st.one_of(
+    st.builds(lambda m, p: MethodStep(m, sparsity_pct=p), st.sampled_from(PRUNERS), st.integers(1, 99)),
+    st.builds(lambda m, nm: MethodStep(m, n_of_m=nm), st.sampled_from(PRUNERS),
+              st.integers(2, 16).flatmap(lambda m: st.tuples(st.integers(1, m - 1), st.just(m)))),
+)
+specs = st.lists(st.one_of(quant_steps, prune_steps), max_size=3).map(lambda s: CompressionSpec(tuple(s)))
+
+
+@given(specs)
+def test_parse_of_format_round_trips(spec):
+    assert parse_spec(str(spec)) == spec
+
+
+@given(specs)
+def test_format_is_canonical_under_case_and_spaces(spec):
+    assert parse_spec(f"  {str(spec).upper()} ") == spec
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("none", "none"), ("NONE", "none"), ("rtn4g128", "rtn4"), ("RTN4G128", "rtn4"), ("rtn8g0", "rtn8g0"),
+    ("gptq4-act", "gptq4-act"), ("gptq3g64-act-sym", "gptq3g64-sym-act"), ("awq4", "awq4"),
+    ("wanda50", "wanda50"), ("wanda2:4", "wanda2:4"), ("sparsegpt50+gptq4", "sparsegpt50+gptq4"),
+])
+def test_canonical_forms(text, canonical):
+    assert str(parse_spec(text)) == canonical
+
+
+def test_defaults_follow_the_papers():
+    step = parse_spec("gptq4").steps[0]
+    assert (step.bits, step.group_size, step.symmetric, step.act_order) == (4, DEFAULT_GROUP_SIZE, False, False)
+    assert parse_spec("wanda2:4").steps[0].sparsity == 0.5
+    assert parse_spec("none").is_none
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("bogus", "unknown method"), ("rtn9", "2 to 8 bits"), ("rtn1", "2 to 8 bits"), ("awq4-act", "gptq only"),
+    ("wanda0", "1..99"), ("wanda100", "1..99"), ("wanda4:2", "N < M"), ("none+rtn4", "cannot be combined"),
+    ("rtn4+", "empty step"), ("", "empty spec"), ("rtn", "does not fit"), ("gtpq4", "Did you mean 'gptq'"),
+    ("rtn4-sym-sym", "repeated flag"),
+])
+def test_bad_specs_name_the_problem_and_list_valid_forms(bad, fragment):
+    with pytest.raises(CompressUsageError) as info:
+        parse_spec(bad)
+    assert fragment in str(info.value)
+    assert "Valid forms" in str(info.value)
+
+
+def test_spec_list_keeps_order_and_drops_duplicates():
+    assert [str(s) for s in parse_spec_list("rtn8, rtn4,RTN8,none")] == ["rtn8", "rtn4", "none"]
+    with pytest.raises(CompressUsageError):
+        parse_spec_list(" , ")
