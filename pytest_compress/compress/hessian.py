@@ -1,0 +1,82 @@
+"""Hessian accumulation, damping and the inverse-Cholesky factor shared by GPTQ and SparseGPT.
+
+Both methods minimise ``||X W^T - X W_hat^T||^2`` layer by layer, whose Hessian
+with respect to a row of ``W`` is ``H = 2 X^T X``. As in the reference
+IST-DASLab code, ``H`` is a running mean over calibration *samples* (the
+leading batch dimension: one sequence counts once, whatever its length), kept
+in float32 whatever the model's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+# Fraction of the mean Hessian diagonal added to the diagonal before inversion.
+PERCDAMP = 0.01
+# If the Cholesky factorisation still fails, multiply the damping by this, this many times.
+DAMP_GROWTH, DAMP_RETRIES = 10.0, 4
+
+
+class HessianAccumulator:
+    """``H = 2/n sum_i X_i^T X_i`` over the ``n`` samples seen so far.
+
+    Lifecycle: create empty with the layer's input width, :meth:`add_batch` once
+    per forward call of the layer, read :attr:`H`, then :meth:`free`.
+    """
+
+    def __init__(self, cols: int, device="cpu"):
+        self.H: torch.Tensor | None = torch.zeros(cols, cols, dtype=torch.float32, device=device)
+        self.nsamples = 0
+
+    def add_batch(self, x: torch.Tensor) -> None:
+        """Fold in the layer inputs ``x`` (``[batch, seq, cols]`` or ``[tokens, cols]``)."""
+        if x.dim() == 2:
+            x = x.unsqueeze(0)
+        n = x.shape[0]
+        x = x.reshape(-1, x.shape[-1]).to(self.H.device, torch.float32)
+        self.H *= self.nsamples / (self.nsamples + n)
+        self.nsamples += n
+        x = math.sqrt(2 / self.nsamples) * x
+        self.H += x.t() @ x
+
+    def free(self) -> None:
+        self.H = None
+
+
+def prepare_hessian(H: torch.Tensor, W: torch.Tensor, percdamp: float = PERCDAMP):
+    """Damped copy of ``H`` and the dead-column mask, zeroing ``W``'s dead columns in place.
+
+    A column whose input was always zero (``H[j, j] == 0``) cannot influence the
+    output: its weights are set to 0 and its diagonal to 1 so ``H`` stays
+    invertible. Then ``percdamp * mean(diag(H))`` is added to the diagonal.
+    """
+    H = H.clone().float()
+    dead = torch.diag(H) == 0
+    H[dead, dead] = 1.0
+    W[:, dead] = 0.0
+    idx = torch.arange(H.shape[0], device=H.device)
+    H[idx, idx] += percdamp * torch.mean(torch.diag(H))
+    return H, dead
+
+
+def inverse_cholesky(H: torch.Tensor) -> torch.Tensor:
+    """Upper Cholesky factor ``U`` of ``H^-1`` (``H^-1 = U^T U``), as the OBS updates use.
+
+    Row ``i`` of ``U`` divided by ``U[i, i]`` is the update direction for the
+    remaining columns after fixing column ``i``. If ``H`` is not positive
+    definite (numerically), more damping is added and the factorisation retried.
+    """
+    damp = torch.mean(torch.diag(H)) * 0.01
+    idx = torch.arange(H.shape[0], device=H.device)
+    for attempt in range(DAMP_RETRIES + 1):
+        L, info = torch.linalg.cholesky_ex(H)
+        if int(info) == 0:
+            Hinv = torch.cholesky_inverse(L)
+            U, info = torch.linalg.cholesky_ex(Hinv, upper=True)
+            if int(info) == 0:
+                return U
+        H = H.clone()
+        H[idx, idx] += damp * DAMP_GROWTH**attempt
+    raise torch.linalg.LinAlgError("Hessian is not positive definite even after extra damping")

@@ -1,0 +1,92 @@
+"""Built-in calibration text, model sampling and user calibration files."""
+
+import json
+
+import pytest
+import torch
+
+from pytest_compress.compress.calibration import (
+    Calibration, calibration_ids, generated_text, load_calibration_file,
+)
+from pytest_compress.errors import DatasetError
+
+from tiny_models import VOCAB, tiny_model
+
+
+class CharTokenizer:
+    """A dependency-free stand-in: one id per character (mod the tiny vocabulary)."""
+
+    bos_token_id, eos_token_id = 1, 2
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [3 + ord(ch) % (VOCAB - 3) for ch in text]}
+
+
+def test_generated_text_is_deterministic_and_varied():
+    a, b = generated_text(5000, seed=0), generated_text(5000, seed=1)
+    assert a == generated_text(5000, seed=0) and a != b
+    sentences = set(a.replace("?", ".").split(". "))
+    assert len(sentences) > 30
+    assert "\n\n" in a
+
+
+def test_calibration_ids_shape_and_digest():
+    tok = CharTokenizer()
+    cal = calibration_ids(tok, samples=6, seq_len=40, seed=0)
+    assert isinstance(cal, Calibration)
+    assert cal.ids.shape == (6, 40) and cal.ids.dtype == torch.long
+    assert cal.digest == calibration_ids(tok, samples=6, seq_len=40, seed=0).digest
+    assert cal.digest != calibration_ids(tok, samples=6, seq_len=40, seed=1).digest
+    assert len(cal.digest) == 64 and "generated" in cal.source
+
+
+def test_model_sampled_calibration_is_seeded():
+    model = tiny_model("llama")
+    tok = CharTokenizer()
+    state = torch.random.get_rng_state()
+    a = calibration_ids(tok, model=model, samples=2, seq_len=6, seed=3)
+    assert torch.equal(state, torch.random.get_rng_state())  # global RNG untouched
+    b = calibration_ids(tok, model=model, samples=2, seq_len=6, seed=3)
+    assert a.ids.shape == (2, 6) and torch.equal(a.ids, b.ids) and a.digest == b.digest
+    assert (a.ids[:, 0] == tok.bos_token_id).all()
+
+
+def test_txt_documents_split_on_blank_lines(tmp_path):
+    path = tmp_path / "docs.txt"
+    path.write_text("first document here\n\nsecond one\n\n\nthird")
+    cal = load_calibration_file(path, CharTokenizer(), samples=10, seq_len=8)
+    n_tokens = len("first document here") + len("second one") + len("third") + 3  # + EOS each
+    assert cal.ids.shape == (n_tokens // 8, 8)
+    assert (cal.ids == CharTokenizer.eos_token_id).sum() >= 2
+    assert cal.source == "file:docs.txt"
+
+
+def test_jsonl_reads_text_field(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps({"text": "x" * 20, "id": i}) for i in range(3)) + "\n")
+    cal = load_calibration_file(path, CharTokenizer(), samples=2, seq_len=10)
+    assert cal.ids.shape == (2, 10)
+
+
+@pytest.mark.parametrize("bad,expect", [
+    ('{"txt": "oops"}', '3: expected an object with a string "text" field'),
+    ('{"text": 5}', '3: expected an object with a string "text" field'),
+    ("not json", "3: not valid JSON"),
+])
+def test_malformed_jsonl_names_line_and_field(tmp_path, bad, expect):
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"text": "hello world"}) + "\n\n" + bad + "\n")
+    with pytest.raises(DatasetError, match=expect.replace("(", r"\(")) as info:
+        load_calibration_file(path, CharTokenizer(), samples=1, seq_len=4)
+    assert "text" in str(info.value)
+
+
+def test_too_little_text_and_bad_suffix(tmp_path):
+    short = tmp_path / "s.txt"
+    short.write_text("tiny")
+    with pytest.raises(DatasetError, match="fewer than one sequence"):
+        load_calibration_file(short, CharTokenizer(), samples=1, seq_len=64)
+    other = tmp_path / "x.csv"
+    other.write_text("a,b")
+    with pytest.raises(DatasetError, match=".txt or .jsonl"):
+        load_calibration_file(other, CharTokenizer())
