@@ -9,6 +9,13 @@ never trusted. Writes go to a temporary file in the same directory and are
 renamed into place, under a file lock, so a run killed mid-write leaves either
 the old entry or none, and two xdist workers computing one key produce one entry.
 Only JSON and safetensors are read back; nothing is unpickled.
+
+An entry may record the environment that computed it (library versions, device,
+dtype: :func:`~pytest_compress.models.fingerprint.environment_fingerprint`). The
+environment is part of the key, so another environment never reads it; a
+*lineage* record (the key without the environment) remembers which environment
+last computed that answer, so a run in a new environment reports what changed
+before it computes a fresh baseline.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any, Callable
 from filelock import FileLock
 
 FORMAT = 1
+LINEAGE = "lineage"  # kind of the records naming the environment that last computed a result
 
 
 def make_key(*parts: Any) -> str:
@@ -33,16 +41,26 @@ def make_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def describe_change(before: dict | None, after: dict | None) -> str:
+    """``torch 2.12.0 -> 2.13.0, dtype float32 -> bfloat16`` for two environment records."""
+    before, after = before or {}, after or {}
+    changed = [f"{k} {before.get(k, '?')} -> {after.get(k, '?')}" for k in sorted({*before, *after})
+               if before.get(k) != after.get(k)]
+    return ", ".join(changed) or "no recorded difference"
+
+
 def _digest_bytes(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def _tensor_digest(tensors: dict) -> str:
+    import torch  # only tensor entries need it; the plugin imports this module without torch
+
     h = hashlib.blake2b(digest_size=20)
     for name in sorted(tensors):
         t = tensors[name].contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
-        h.update(t.view(-1).view(__import__("torch").uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
@@ -92,13 +110,10 @@ class Cache:
             pass
 
     # -- JSON entries ---------------------------------------------------------
-    def get_json(self, kind: str, key: str) -> Any | None:
-        if not self.enabled or self.refresh:
-            self.misses[kind] += 1
-            return None
+    def _read_entry(self, kind: str, key: str) -> dict | None:
+        """The verified entry (format, key and digest checked) or None; corrupt ones are reported."""
         path = self._path(kind, key, "json")
         if not path.exists():
-            self.misses[kind] += 1
             return None
         try:
             entry = json.loads(path.read_bytes())
@@ -109,27 +124,54 @@ class Cache:
                 raise ValueError("digest mismatch")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             self._corrupt(path, str(exc) or type(exc).__name__)
+            return None
+        return entry
+
+    def get_json(self, kind: str, key: str, environment: dict | None = None) -> Any | None:
+        """The payload, or None on a miss; an entry recorded in another ``environment`` is a miss."""
+        entry = self._read_entry(kind, key) if self.enabled and not self.refresh else None
+        if entry is not None and environment is not None and entry.get("environment") != environment:
+            self.events.append(f"cache entry {kind}/{key[:12]} was computed in another environment "
+                               f"({describe_change(entry.get('environment'), environment)}): recomputed")
+            entry = None
+        if entry is None:
             self.misses[kind] += 1
             return None
         self.hits[kind] += 1
         return entry["payload"]
 
-    def put_json(self, kind: str, key: str, payload: Any) -> None:
+    def put_json(self, kind: str, key: str, payload: Any, environment: dict | None = None) -> None:
         if not self.enabled:
             return
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         entry = {"format": FORMAT, "key": key, "digest": _digest_bytes(text.encode()), "payload": payload}
+        if environment is not None:
+            entry["environment"] = environment
         data = json.dumps(entry, sort_keys=True).encode()
         self._write_atomic(self._path(kind, key, "json"), lambda tmp: Path(tmp).write_bytes(data))
 
-    def json_or_compute(self, kind: str, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
-        """``(payload, was_cached)``; computes under the entry's lock on a miss."""
+    def json_or_compute(self, kind: str, key: str, compute: Callable[[], Any], *, environment: dict | None = None,
+                        lineage: str | None = None, label: str = "") -> tuple[Any, bool]:
+        """``(payload, was_cached)``; computes under the entry's lock on a miss.
+
+        ``environment`` is recorded with the entry; ``lineage`` is the key of the same
+        computation without the environment: when a previous environment computed it,
+        the change is reported (an event naming ``label``) before the fresh computation.
+        """
         with self.lock(kind, key):
-            found = self.get_json(kind, key)
+            found = self.get_json(kind, key, environment)
             if found is not None:
                 return found, True
+            if lineage is not None and self.enabled:
+                previous = self._read_entry(LINEAGE, lineage)
+                before = previous["payload"].get("environment") if previous else None
+                if before is not None and before != environment:
+                    self.events.append(f"environment changed since {label or kind + '/' + key[:12]} was cached "
+                                       f"({describe_change(before, environment)}): recomputed, not reused")
             payload = compute()
-            self.put_json(kind, key, payload)
+            self.put_json(kind, key, payload, environment)
+            if lineage is not None:
+                self.put_json(LINEAGE, lineage, {"environment": environment, "key": key})
             return payload, False
 
     # -- tensor entries (safetensors) ----------------------------------------

@@ -32,7 +32,9 @@ def _guard(fn, *args):
     try:
         return fn(*args)
     except CompressError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        from .plugin import fail_for
+
+        fail_for(exc)
 
 
 @pytest.fixture

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from .errors import CompressError
 from .gate import DECISIONS
 from .spec import VALID_FORMS
+
+DECISION_HELP = {
+    "point": "fail when the point estimate breaks a limit",
+    "strict": "pass only when the whole 95% interval is within the limit (non-inferiority shown)",
+    "lenient": "fail only when the whole 95% interval is beyond the limit (a regression shown)",
+}
+# What an unset value means, where that is not simply "off".
+UNSET = {
+    "compress": "(off: pass --compress=SPEC)",
+    "cases": "(each suite's own n)",
+    "cache_dir": "(pytest's cache dir /compress)",
+    "calibration": "(built-in generated text)",
+    "report": "(off: pass --compress-report=DIR)",
+    "compressed_model": "(off: pass --compressed-model=PATH)",
+}
 
 
 def listing(settings) -> list[str]:
@@ -15,17 +31,24 @@ def listing(settings) -> list[str]:
     lines.append(f"  built in this version: {', '.join(built_methods())}")
     lines += ["", "Suites (metric: direction, default limit):"]
     for name in suite_names():
-        suite = get_suite(name)
+        try:
+            suite = get_suite(name)
+        except CompressError as exc:  # one broken suite module must not hide the others
+            lines.append(f"  {name}: cannot be loaded: {exc}")
+            continue
         params = ", ".join(f"{k}={v}" for k, v in suite.defaults.items())
         lines.append(f"  {name} [{suite.family}] ({params}); score = {suite.primary}")
         for m in suite.metrics:
             direction = "higher is better" if m.higher_is_better else "lower is better"
             limits = ", ".join(f"{k}={getattr(m, k):g}" for k in ("max_drop", "min", "max") if getattr(m, k) is not None)
             lines.append(f"    {name}.{m.name}: {direction}; {limits or 'not gated by default'}; {m.description}")
-    lines += ["", f"Decision modes: {', '.join(DECISIONS)}", "", "Effective configuration (value <- where it came from):"]
+    lines += ["", "Decision modes (--compress-decision, ini compress_decision):"]
+    lines += [f"  {mode}: {DECISION_HELP[mode]}" for mode in DECISIONS]
+    lines += ["", "Effective configuration (value <- where it came from: cli > ini > default):"]
     for key, value in settings.values.items():
         shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
-        lines.append(f"  {key} = {shown}  <- {settings.origins.get(key, 'default')}")
+        lines.append(f"  {key} = {UNSET.get(key, '(unset)') if value is None else shown}  "
+                     f"<- {settings.origins.get(key, 'default')}")
     for rule in settings.rules:
         lines.append(f"  limit {rule}  <- {rule.source}")
     return lines

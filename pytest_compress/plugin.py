@@ -9,6 +9,8 @@ registered that owns a :class:`~pytest_compress.runner.GateRunner`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from .errors import CompressError, CompressUsageError
 from .fixtures import baseline_model, compress_spec, compressed_model, model_pair, task_result  # noqa: F401
 from .limits import LimitRule, limit_value, parse_limit
 from .markers import MARKERS, suite_of
+from .distributed import WorkerOutput, merge_outputs, worker_device
 from .spec import parse_spec_list
 
 COMPRESS_OPTION = "--compress"
@@ -33,14 +36,21 @@ NO_CACHE_OPTION = "--compress-no-cache"
 REFRESH_OPTION = "--compress-refresh"
 LIST_OPTION = "--compress-list"
 CALIBRATION_OPTION = "--compress-calibration"
+SEQUENTIAL_OPTION = "--compress-sequential"
+REPORT_OPTION = "--compress-report"
+COMPRESSED_MODEL_OPTION = "--compressed-model"
+# Settings keys whose option and ini key are not "--compress-<key>" / "compress_<key>".
+OWN_NAMES = {"compress": (COMPRESS_OPTION, "compress"), "compressed_model": (COMPRESSED_MODEL_OPTION, "compressed_model")}
 
 MODEL_FIXTURES = frozenset({"model_pair", "task_result", "baseline_model", "compressed_model", "compress_spec"})
 SKIP_REASON = "pytest-compress is off: pass --compress=SPEC (e.g. --compress=rtn4) to run"
 SESSION_PLUGIN = "_compress_session"
 DEFAULTS = {
     "model": "smollm2-135m", "device": "auto", "dtype": "auto", "suites": "all", "decision": "point", "seed": "0",
+    "sequential": "0",
 }
 _result_key = pytest.StashKey()
+WORKER_OUTPUT_KEY = "pytest_compress"  # this plugin's entry in an xdist worker's workeroutput
 
 
 def _spec_list(text: str):
@@ -96,6 +106,10 @@ def pytest_addoption(parser):
     group.addoption(DECISION_OPTION, default=None, type=_choice("decision", ("point", "strict", "lenient")),
                     help="gate decision: point, strict (non-inferiority shown) or lenient (regression shown) "
                          "(default: point; ini: compress_decision)")
+    group.addoption(SEQUENTIAL_OPTION, default=None, type=int, metavar="LOOKS",
+                    help="strict/lenient only: look at the cases in LOOKS batches and stop once the verdict "
+                         "cannot change (group-sequential, O'Brien-Fleming alpha spending); 0 = off "
+                         "(default: 0; ini: compress_sequential)")
     group.addoption(SEED_OPTION, default=None, type=int, help="seed for cases, sampling and bootstrap (default: 0)")
     group.addoption(CACHE_DIR_OPTION, default=None, metavar="DIR",
                     help="cache directory (default: pytest's cache dir /compress)")
@@ -103,6 +117,14 @@ def pytest_addoption(parser):
     group.addoption(REFRESH_OPTION, action="store_true", default=False, help="recompute and overwrite cache entries")
     group.addoption(CALIBRATION_OPTION, default=None, metavar="PATH",
                     help="calibration text (.txt or .jsonl with a 'text' field) (default: built-in generated text)")
+    group.addoption(REPORT_OPTION, default=None, metavar="DIR",
+                    help="write report.json, report.md and report.html (with plots) into DIR "
+                         "(default: off; ini: compress_report)")
+    group.addoption(COMPRESSED_MODEL_OPTION, default=None, metavar="PATH_OR_ID",
+                    help="gate this already-compressed checkpoint (HF dir or hub id with a GPTQ/AWQ/"
+                         "compressed-tensors config, or a .gguf file) against --compress-model; alone it is "
+                         "the one pair gated, with --compress it is gated beside those specs "
+                         "(default: off; ini: compressed_model)")
     group.addoption(LIST_OPTION, action="store_true", default=False,
                     help="list methods, suites with their metrics and defaults, and the effective configuration")
     for name, help_text in [
@@ -114,8 +136,11 @@ def pytest_addoption(parser):
         ("compress_suites", "built-in suites to run (like --compress-suites)"),
         ("compress_decision", "point | strict | lenient"),
         ("compress_seed", "seed (like --compress-seed)"),
+        ("compress_sequential", "group-sequential looks in strict/lenient modes (like --compress-sequential)"),
         ("compress_cache_dir", "cache directory"),
         ("compress_calibration", "calibration text file"),
+        ("compress_report", "report directory (like --compress-report)"),
+        ("compressed_model", "already-compressed checkpoint to gate (like --compressed-model)"),
     ]:
         parser.addini(name, help_text, default=None)
     parser.addini("compress_limits", "gate limits, one 'PATTERN: key=value' per line", type="linelist", default=[])
@@ -153,9 +178,9 @@ class Settings:
     def from_config(cls, config, require_specs: bool = True):
         values, origins = {}, {}
         for key in ("compress", "model", "device", "dtype", "cases", "suites", "decision", "seed", "cache_dir",
-                    "calibration"):
-            cli = config.getoption(COMPRESS_OPTION if key == "compress" else f"--compress-{key.replace('_', '-')}")
-            ini = config.getini("compress" if key == "compress" else f"compress_{key}")
+                    "calibration", "sequential", "report", "compressed_model"):
+            option, ini_key = OWN_NAMES.get(key, (f"--compress-{key.replace('_', '-')}", f"compress_{key}"))
+            cli, ini = config.getoption(option), config.getini(ini_key)
             if cli is not None:
                 values[key], origins[key] = cli, "cli"
             elif ini not in (None, ""):
@@ -172,16 +197,20 @@ class Settings:
                 if str(values[key]).lower() not in choices:
                     raise CompressUsageError(f"compress_{key} must be one of {', '.join(choices)}, got {values[key]!r}")
                 values[key] = str(values[key]).lower()
-            for key in ("cases", "seed"):
+            for key in ("cases", "seed", "sequential"):
                 if values[key] is not None:
                     values[key] = int(values[key])
-            if specs is not None:
+            if specs is not None or values["compressed_model"]:
                 from .suites.registry import select_suites
 
                 values["suites"] = select_suites(str(values["suites"]))
                 from .models import resolve_model
 
                 resolve_model(str(values["model"]))
+            if values["compressed_model"]:  # the loaded checkpoint is one more spec, gated like the others
+                from .models.checkpoint import checkpoint_spec
+
+                specs = (*(specs or ()), checkpoint_spec(str(values["compressed_model"]), str(values["model"])))
         except CompressError as exc:
             raise pytest.UsageError(str(exc)) from None
         except ValueError as exc:
@@ -195,13 +224,15 @@ class Settings:
 
         cache_dir = self.values["cache_dir"]
         if cache_dir is None:
-            cache_dir = Path(str(config.cache.mkdir("compress"))) if config.cache is not None else None
+            cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider: then no cache
+            cache_dir = Path(str(cache.mkdir("compress"))) if cache is not None else None
         return RunConfig(
-            model=str(self.values["model"]), device=str(self.values["device"]), dtype=self.values["dtype"],
+            model=str(self.values["model"]), dtype=self.values["dtype"],
+            device=worker_device(str(self.values["device"]), _worker_id(config)),
             cache_dir=Path(cache_dir) if cache_dir else None,
             use_cache=not config.getoption(NO_CACHE_OPTION), refresh=config.getoption(REFRESH_OPTION),
             decision=self.values["decision"], seed=self.values["seed"], cases=self.values["cases"],
-            calibration=self.values["calibration"],
+            calibration=self.values["calibration"], sequential_looks=self.values["sequential"],
         )
 
 
@@ -255,20 +286,25 @@ class CompressSession:
         self.settings = settings
         self.results = []
         self._runner = None
+        self._family: dict | None = None
+        self._worker_outputs: list[WorkerOutput] = []  # on the xdist controller: what each worker sent
 
     @property
     def runner(self):
         if self._runner is None:
             from .runner import GateRunner
 
-            self._runner = GateRunner(self.settings.run_config(self.config))
+            self._runner = GateRunner(self.settings.run_config(self.config), progress=_progress_reporter(self.config))
         return self._runner
 
     def evaluate(self, item, spec, suite, params, rules, decision):
+        key = _gate_key(spec, suite, params, rules, decision)
         try:
-            result = self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision)
+            result = self._holm_family(item.session).get(key)
+            if result is None:
+                result = self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision)
         except CompressError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            fail_for(exc)
         self.results.append(result)
         item.stash[_result_key] = result
         for m in result.metrics.values():
@@ -276,8 +312,38 @@ class CompressSession:
             item.user_properties.extend([
                 (f"{prefix}.baseline", round(m.baseline.score, 6)), (f"{prefix}.compressed", round(m.compressed.score, 6)),
                 (f"{prefix}.drop", round(m.drop, 6)), (f"{prefix}.verdict", m.verdict.status),
+                (f"{prefix}.ci_low", round(m.interval[0], 6)), (f"{prefix}.ci_high", round(m.interval[1], 6)),
+                (f"{prefix}.limit", str(m.limit)), (f"{prefix}.n", len(m.baseline.per_case)),
             ])
         return result
+
+    def _holm_family(self, session) -> dict:
+        """In strict/lenient mode (no early stopping), every gate of the session is
+        evaluated at the first gated test and judged with Holm's correction across all
+        of them, so each test reports its share of one family-wise decision."""
+        if self._family is not None:
+            return self._family
+        self._family = {}
+        if self.settings.values["decision"] == "point" or self.settings.values["sequential"]:
+            return self._family
+        from .results import apply_holm
+
+        plans = {}
+        for it in session.items:
+            plan = _gate_plan(it)
+            if plan is not None:
+                plans.setdefault(_gate_key(*plan), plan)
+        keys, results = [], []
+        for key, (spec, suite, params, rules, decision) in plans.items():
+            if (decision or self.settings.values["decision"]) == "point":
+                continue
+            try:
+                results.append(self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision))
+            except CompressError:
+                continue  # reported by the test itself when it runs
+            keys.append(key)
+        self._family = dict(zip(keys, apply_holm(results, seed=self.settings.values["seed"])))
+        return self._family
 
     def pytest_generate_tests(self, metafunc):
         if MODEL_FIXTURES & set(metafunc.fixturenames) or any(metafunc.definition.iter_markers(m) for m in MARKERS):
@@ -304,21 +370,114 @@ class CompressSession:
         if outcome.excinfo is None and result is not None and not isinstance(item, SuiteItem) and not result.passed:
             outcome.force_exception(pytest.fail.Exception(result.failure_message(), pytrace=False))
 
-    def pytest_terminal_summary(self, terminalreporter):
+    def _own_output(self) -> WorkerOutput:
+        runner = self._runner
+        if runner is None:
+            return WorkerOutput(results=tuple(self.results))
+        return WorkerOutput(
+            results=tuple(self.results), reports=tuple(r for r in runner.reports.values() if r.spec != "none"),
+            timings=dict(runner.timings), cache_events=tuple(runner.cache.events),
+        )
+
+    def pytest_sessionfinish(self, session):
+        if hasattr(self.config, "workeroutput"):  # an xdist worker: the controller reports for everyone
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = self._own_output().to_wire()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if data is not None:
+            self._worker_outputs.append(WorkerOutput.from_wire(data))
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus):
         from .report.terminal import render
 
         tr = terminalreporter
-        runner = self._runner
-        if not self.results and runner is None:
+        if hasattr(self.config, "workerinput") or (not self.results and self._runner is None
+                                                    and not self._worker_outputs):
             return
+        if exitstatus == pytest.ExitCode.USAGE_ERROR and not self.results:
+            return  # stopped by a usage error found once models loaded (a mismatched pair): no gate to show
+        merged = merge_outputs([self._own_output(), *self._worker_outputs], [str(s) for s in self.settings.specs])
         tr.write_sep("=", "pytest-compress")
-        reports = list(runner.reports.values()) if runner else []
         lines = render(
-            self.results, decision=self.settings.values["decision"], timings=dict(runner.timings) if runner else {},
-            cache_events=runner.cache.events if runner else (), reports=[r for r in reports if r.spec != "none"],
+            list(merged.results), decision=self.settings.values["decision"], timings=merged.timings,
+            cache_events=merged.cache_events, reports=merged.reports,
         )
         for line in lines:
             tr.write_line(line)
+        for line in _statistics_lines(merged.results):
+            tr.write_line(line)
+        for line in _write_reports(self.settings, merged):
+            tr.write_line(line)
+
+
+def fail_for(exc: CompressError):
+    """Fail the running test with ``exc``'s message; a mismatched model pair (found only once
+    both tokenizers are loaded) stops the session as the usage error it is (exit code 4)."""
+    from .models.checkpoint import ModelFamilyError
+
+    if isinstance(exc, ModelFamilyError):
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    pytest.fail(str(exc), pytrace=False)
+
+
+def _worker_id(config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+@contextlib.contextmanager
+def _uncaptured(config):
+    """Write to the real terminal while a test runs (its output is being captured)."""
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
+        yield
+
+
+def _progress_reporter(config):
+    """Progress lines on the controller's terminal: none under -q or on an xdist worker
+    (nobody sees a worker's terminal); redrawn in place on a TTY, plain lines in CI logs."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or config.option.verbose < 0 or _worker_id(config) is not None:
+        return None
+    from .report.progress import ProgressReporter
+
+    def line(text: str) -> None:
+        with _uncaptured(config):
+            tr.write_line(text)
+
+    def rewrite(text: str, final: bool) -> None:
+        with _uncaptured(config):
+            tr.ensure_newline()
+            tr.rewrite(text, erase=True)
+            if final:
+                tr.write("\n")
+
+    return ProgressReporter(line, rewrite if tr.isatty else None)
+
+
+def _write_reports(settings, merged) -> list[str]:
+    """Write ``--compress-report`` files and the GitHub job summary; the lines saying where."""
+    from .report import STEP_SUMMARY_ENV, append_step_summary, write_reports
+    from .report.document import build_document
+
+    report_dir = settings.values.get("report")
+    if not report_dir and not os.environ.get(STEP_SUMMARY_ENV):
+        return []
+    config = {k: v for k, v in settings.values.items() if k not in ("compress", "report")}
+    document = build_document(list(merged.results), config={**config, "specs": [str(s) for s in settings.specs]},
+                              compression=merged.reports, timings=merged.timings, cache_events=merged.cache_events)
+    lines = []
+    try:
+        if report_dir:
+            paths = write_reports(report_dir, document)
+            lines.append("report: " + ", ".join(str(p) for p in paths))
+        summary = append_step_summary(document)
+        if summary is not None:
+            lines.append(f"report: Markdown appended to ${STEP_SUMMARY_ENV} ({summary})")
+    except OSError as exc:
+        lines.append(f"report: could not be written ({exc}); check --compress-report / ${STEP_SUMMARY_ENV}")
+    return lines
 
 
 def _spec_of(item):
@@ -326,6 +485,42 @@ def _spec_of(item):
         return item.spec
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("compress_spec") if callspec else None
+
+
+def _statistics_lines(results) -> list[str]:
+    """How statistical verdicts were reached: the Holm family, cases saved by early stopping."""
+    from .results import ONE_SIDED_ALPHA
+
+    lines = []
+    holm = max((r.holm_checks for r in results), default=0)
+    if holm:
+        lines.append(f"multiplicity: Holm step-down across the session's {holm} statistical checks "
+                     f"(family-wise one-sided alpha {ONE_SIDED_ALPHA:g})")
+    early = [r for r in results if r.planned_cases and r.n < r.planned_cases]
+    if early:
+        used, planned = sum(r.n for r in early), sum(r.planned_cases for r in early)
+        lines.append(f"sequential: {len(early)} gates stopped early, {used} of {planned} cases evaluated "
+                     f"({1 - used / planned:.0%} saved)")
+    return lines
+
+
+def _gate_key(spec, suite, params, rules, decision) -> tuple:
+    import json
+
+    return (str(spec), suite, json.dumps(params, sort_keys=True, default=str), repr(rules), decision)
+
+
+def _gate_plan(item):
+    """``(spec, suite, params, rules, decision)`` of the gate ``item`` will run, or None."""
+    if isinstance(item, SuiteItem):
+        return item.spec, item.suite, {}, [], None
+    spec = _spec_of(item)
+    if spec is None or "task_result" not in getattr(item, "fixturenames", ()):
+        return None
+    try:
+        return (spec, *marker_request(item))
+    except CompressError:
+        return None
 
 
 def marker_request(item):

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -46,6 +46,19 @@ class MetricResult:
     @property
     def full_name(self) -> str:
         return f"{self.suite}.{self.name}"
+
+    def with_sequential(self, status: str, used: int, plan) -> "MetricResult":
+        """This result with the group-sequential procedure's verdict (its error rate
+        holds; the interval shown is the plain one at the stopping look)."""
+        looks = f"looks {', '.join(map(str, plan.looks))}, one-sided alpha {plan.alpha:.3g}"
+        if status == "continue":  # stopped because another metric of the gate failed
+            reason = f"sequential: undecided when the gate stopped at {used} of {plan.n_max} cases ({looks})"
+            verdict = replace(self.verdict, reasons=(*self.verdict.reasons, reason))
+        else:
+            reason = f"sequential {status}: decided on {used} of {plan.n_max} cases ({looks})"
+            verdict = replace(self.verdict, status=status, reasons=(*self.verdict.reasons, reason), fragile=False,
+                              settle_n=None)
+        return replace(self, verdict=verdict)
 
     @property
     def passed(self) -> bool:
@@ -92,6 +105,10 @@ class PairedResult:
     decision: str = "point"
     baseline_cached: bool = False
     compressed_cached: bool = False
+    #: cases the gate would run without early stopping (``len(cases)`` when it ran them all)
+    planned_cases: int = 0
+    #: size of the Holm family this result was judged in (0: not adjusted)
+    holm_checks: int = 0
 
     @property
     def primary_metric(self) -> MetricResult:
@@ -142,6 +159,7 @@ class PairedResult:
             "spec": self.spec,
             "params": self.params,
             "n": self.n,
+            "planned_cases": self.planned_cases or self.n,
             "decision": self.decision,
             "passed": self.passed,
             "primary": self.primary,
@@ -160,6 +178,13 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
     keep = np.isfinite(b) & np.isfinite(c)
     b, c = b[keep], c[keep]
     hib = metric.higher_is_better
+    if b.size == 0:  # e.g. a refusal-conditioned metric no case reached: nothing to judge
+        nan = float("nan")
+        return MetricResult(
+            name=metric.name, suite=suite.name, higher_is_better=hib, baseline=ModelScore(nan), compressed=ModelScore(nan),
+            drop=nan, rel_drop=None, interval=(nan, nan), interval_method="none", limit=limit,
+            verdict=Verdict("ungated", (f"no case defines {metric.name} on both models",)), limit_sources=sources,
+        )
     est = estimate_drop(b, c, higher_is_better=hib, binary=metric.binary, seed=seed)
     comp_est = estimate_drop(c, np.zeros_like(c), higher_is_better=True, binary=metric.binary, seed=seed)
     base_score, comp_score = float(b.mean()), float(c.mean())
@@ -188,3 +213,66 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
         verdict=verdict,
         limit_sources=sources,
     )
+
+
+#: one-sided error rate of each statistical check: that of the two-sided 95% interval
+ONE_SIDED_ALPHA = 0.025
+
+
+def _check_p_values(m: MetricResult, mode: str, seed: int) -> list[tuple[str, float]]:
+    """One-sided p-value per limit key of ``m``: strict tests H0 "the limit is broken"
+    (a small p shows the limit holds), lenient tests H0 "the limit holds"."""
+    from .metrics.paired import inferiority_p, noninferiority_p
+
+    test = noninferiority_p if mode == "strict" else inferiority_p
+    b, c = np.asarray(m.baseline.per_case, float), np.asarray(m.compressed.per_case, float)
+    zeros = np.zeros_like(c)
+    binary = m.interval_method == "tango-score"
+    hib, lim, out = m.higher_is_better, m.limit, []
+    if lim.max_drop is not None:
+        out.append(("max_drop", test(b, c, lim.max_drop, higher_is_better=hib, binary=binary, seed=seed)))
+    if lim.max_rel_drop is not None and m.baseline.score:
+        bound = lim.max_rel_drop * abs(m.baseline.score)
+        out.append(("max_rel_drop", test(b, c, bound, higher_is_better=hib, binary=binary, seed=seed)))
+    # Score bounds as drops from zero: -score <= -min, and score <= max.
+    if lim.min is not None:
+        out.append(("min", test(zeros, c, -lim.min, higher_is_better=True, binary=False, seed=seed)))
+    if lim.max is not None:
+        out.append(("max", test(zeros, c, lim.max, higher_is_better=False, binary=False, seed=seed)))
+    return out
+
+
+def apply_holm(results: list[PairedResult], seed: int = 0, alpha: float = ONE_SIDED_ALPHA) -> list[PairedResult]:
+    """Re-decide every statistical check of ``results`` with Holm's step-down across all of them.
+
+    Point-mode results and sequentially decided metrics are returned unchanged. A
+    strict metric passes when every one of its checks is significant after
+    adjustment; a lenient one fails when any is. Family-wise, the chance of one
+    false pass (strict) or one false failure (lenient) in the session stays <= alpha.
+    """
+    from .metrics.paired import holm
+
+    checks = []  # (result index, metric name, key, p)
+    for ri, r in enumerate(results):
+        if r.decision == "point":
+            continue
+        for m in r.metrics.values():
+            if m.limit.is_empty or any(x.startswith("sequential") for x in m.verdict.reasons):
+                continue
+            checks += [(ri, m.name, key, p) for key, p in _check_p_values(m, r.decision, seed)]
+    adjusted = holm([p for *_, p in checks])
+    by_metric: dict[tuple[int, str], list[tuple[str, float, float]]] = {}
+    for (ri, name, key, p), adj in zip(checks, adjusted):
+        by_metric.setdefault((ri, name), []).append((key, p, adj))
+    out = list(results)
+    for (ri, name), rows in by_metric.items():
+        r = out[ri]
+        m = r.metrics[name]
+        significant = [adj <= alpha for _, _, adj in rows]
+        status = ("pass" if all(significant) else "fail") if r.decision == "strict" else (
+            "fail" if any(significant) else "pass")
+        notes = tuple(f"{key}: p {p:.3g}, Holm-adjusted {adj:.3g} over {len(checks)} checks "
+                      f"({'<=' if adj <= alpha else '>'} {alpha:g})" for key, p, adj in rows)
+        verdict = replace(m.verdict, status=status, reasons=(*m.verdict.reasons, *notes))
+        out[ri] = replace(r, metrics={**r.metrics, name: replace(m, verdict=verdict)}, holm_checks=len(checks))
+    return out

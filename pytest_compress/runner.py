@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .cache import Cache, make_key
 from .limits import LimitRule, resolve_limit
+from .report.progress import staged
 from .results import CaseOutcome, PairedResult, pair_metric
 from .spec import CompressionSpec
 
@@ -41,9 +42,17 @@ class RunConfig:
     seed: int = 0
     cases: int | None = None
     calibration: str | None = None
-    calibration_samples: int = 128
+    #: 32 x 512 tokens: a quarter of the papers' 128 samples, so that calibrating on a
+    #: 2-core CPU takes minutes, not tens of minutes (benchmarks/README.md has the effect)
+    calibration_samples: int = 32
     calibration_seq_len: int = 512
     trust_remote_code: bool = False
+    #: group-sequential looks in strict/lenient modes (0 = off: all cases, Holm across the session)
+    sequential_looks: int = 0
+
+    def __post_init__(self):
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
 
 @dataclass
@@ -88,6 +97,7 @@ class GateRunner:
         self.cache = Cache(config.cache_dir, enabled=config.use_cache, refresh=config.refresh)
         self.timings: dict[str, float] = defaultdict(float)
         self._baseline = None
+        self._baseline_outputs: dict[str, list] = {}
         self._compressed: dict[str, tuple] = {}
         self.reports: dict[str, object] = {}
         self._source = None
@@ -104,7 +114,7 @@ class GateRunner:
             self._source = resolve_model(self.config.model)
         return self._source
 
-    def _load(self, *, keep_fp32: bool = False):
+    def _load(self, *, keep_fp32: bool = False, source=None):
         import torch
 
         from .models import load_model, resolve_device, resolve_dtype
@@ -113,7 +123,7 @@ class GateRunner:
         dtype = torch.float32 if keep_fp32 else resolve_dtype(self.config.dtype, device)
         root = self.config.cache_dir if self.config.use_cache else None
         return load_model(
-            self.source, device="cpu" if keep_fp32 else device, dtype=dtype, cache_root=root,
+            source or self.source, device=device, dtype=dtype, cache_root=root,
             trust_remote_code=self.config.trust_remote_code,
         )
 
@@ -136,7 +146,7 @@ class GateRunner:
             result = (self.baseline, measure(self.baseline.model, spec, 0.0))
         else:
             self._compressed.clear()  # keep one compressed model in memory at a time
-            result = self._make_compressed(spec)
+            result = self._load_checkpoint(spec) if _is_checkpoint(spec) else self._make_compressed(spec)
         self._compressed[key] = result
         self.reports[key] = result[1]
         return result
@@ -170,8 +180,12 @@ class GateRunner:
         start = time.perf_counter()
         calibration = self._calibration(spec, loaded.tokenizer)
         calib_digest = getattr(calibration, "digest", None)
-        key = make_key("compressed", self.baseline.fingerprint, str(spec), calib_digest, _versions())
         device = resolve_device(self.config.device)
+        # Calibration forwards run in the evaluation dtype (autocast); the algorithms in float32.
+        forward_dtype = resolve_dtype(self.config.dtype, device)
+        # Compression kernels differ by device kind (not index) and library version; seeded methods by seed.
+        key = make_key("compressed", self.baseline.fingerprint, str(spec), calib_digest, _versions(),
+                       device.split(":")[0], self.config.seed, str(forward_dtype))
         layers = compressible_layers(loaded.model)
         with self.cache.lock("compressed", key):
             found = self.cache.get_tensors("compressed", key)
@@ -185,7 +199,8 @@ class GateRunner:
                     k: saved[k] for k in ("seconds", "layers")}, cached=True)
             else:
                 ids = getattr(calibration, "ids", None)
-                report = compress(loaded.model, spec, ids, device=device, seed=self.config.seed, progress=self.progress)
+                report = compress(loaded.model, spec, ids, device=device, seed=self.config.seed,
+                                  progress=staged(self.progress, f"compress {spec}"), forward_dtype=forward_dtype)
                 from .compress.layers import weight_matrix
 
                 self.cache.put_tensors(
@@ -202,11 +217,29 @@ class GateRunner:
         loaded.model.to(device=device, dtype=loaded.dtype)
         return loaded, report
 
+    def _load_checkpoint(self, spec):
+        """``(LoadedModel, CompressionReport)`` of a checkpoint another tool compressed
+        (``--compressed-model``), refused unless it is the baseline's model family."""
+        from .models import resolve_dtype, resolve_model
+        from .models.checkpoint import check_same_family, checkpoint_report, keeps_own_dtype, loaded_facts
+
+        start = time.perf_counter()
+        loaded = self._load(keep_fp32=True, source=resolve_model(spec.model))
+        seconds = time.perf_counter() - start
+        self._timed("load", start)
+        check_same_family(loaded_facts(self.baseline), loaded_facts(loaded), str(self.source), str(loaded.source))
+        report = checkpoint_report(loaded, spec, seconds)  # in float32: the eval dtype may blur fine grids
+        if not keeps_own_dtype(loaded.model):
+            loaded.dtype = resolve_dtype(self.config.dtype, loaded.device)
+            loaded.model.to(dtype=loaded.dtype)
+        return loaded, report
+
     def engine(self, loaded):
         from .engine import HFEngine
 
         if loaded.engine is None:
-            loaded.engine = HFEngine(loaded.model, loaded.tokenizer, progress=self.progress)
+            stage = f"evaluate {'baseline' if loaded is self._baseline else 'compressed'}"
+            loaded.engine = HFEngine(loaded.model, loaded.tokenizer, progress=staged(self.progress, stage))
         return loaded.engine
 
     def pair(self, spec: CompressionSpec) -> ModelPair:
@@ -216,19 +249,28 @@ class GateRunner:
 
     # -- evaluation -------------------------------------------------------------
     def _outputs(self, suite, cases, loaded, reference=None, reference_key=None):
-        from .models.fingerprint import tokenizer_fingerprint
+        from .models.fingerprint import environment_fingerprint, tokenizer_fingerprint
         from .suites.base import digest
 
         engine = self.engine(loaded)
-        settings = {
-            "dtype": str(loaded.dtype), "device": str(loaded.device).split(":")[0],
-            "token_budget": engine.token_budget, "chat_template": engine.format.has_chat_template,
-        }
-        key = make_key(
+        settings = {"token_budget": engine.token_budget, "chat_template": engine.format.has_chat_template}
+        # lineage: the computation without the environment (versions, device, dtype), so a stored
+        # result from another environment is found, reported, and recomputed (not served).
+        lineage = make_key(
             "outputs", loaded.fingerprint, tokenizer_fingerprint(loaded.tokenizer), suite.describe(),
-            suite.version, digest(cases), settings, _versions(), reference_key,
+            suite.version, digest(cases), settings, reference_key,
         )
-        out, cached = self.cache.json_or_compute("outputs", key, lambda: suite.run(engine, cases, reference))
+        environment = environment_fingerprint(loaded.device, loaded.dtype)
+        key = make_key(lineage, environment)
+        if loaded is self._baseline and key in self._baseline_outputs:
+            return self._baseline_outputs[key], True, key  # reused across specs, cache or not
+        label = f"{suite.describe()} on the {'baseline' if loaded is self._baseline else 'compressed model'}"
+        out, cached = self.cache.json_or_compute(
+            "outputs", key, lambda: suite.run(engine, cases, reference),
+            environment=environment, lineage=lineage, label=label,
+        )
+        if loaded is self._baseline:
+            self._baseline_outputs[key] = out
         return out, cached, key
 
     def evaluate(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
@@ -238,44 +280,103 @@ class GateRunner:
         from .suites import get_suite
 
         params = dict(params or {})
-        if self.config.cases is not None and "n" not in params:
+        if self.config.cases is not None and "n" not in params and "dataset" not in params:
             params["n"] = self.config.cases
         params.setdefault("seed", self.config.seed)
         decision = decision or self.config.decision
         suite = get_suite(suite_name)(**params)
-        cases = suite.cases()
+        cases = suite.load_cases()
         compressed, _ = self.compressed(spec)
-        start = time.perf_counter()
-        base_out, base_cached, base_key = self._outputs(suite, cases, self.baseline)
-        self._timed("baseline eval", start)
-        start = time.perf_counter()
-        if spec.is_none and not suite.needs_reference:
-            comp_out, comp_cached = base_out, base_cached
-        else:
-            ref = base_out if suite.needs_reference else None
-            comp_out, comp_cached, _ = self._outputs(
-                suite, cases, compressed, ref, base_key if suite.needs_reference else None
-            )
-        self._timed("compressed eval", start)
+        all_rules = [*default_rules(suite), *rules]
+        limits = {m.name: resolve_limit(all_rules, suite.name, m.name) for m in suite.metrics}
+        plan = self.sequential_plan(suite, limits, decision, len(cases))
+        base_out, comp_out, base_cached, comp_cached = [], [], True, True
+        decided: dict[str, str] = {}
+        for look, upto in enumerate(plan.looks if plan else (len(cases),)):
+            chunk = cases[len(base_out):upto]
+            start = time.perf_counter()
+            out, cached, base_key = self._outputs(suite, chunk, self.baseline)
+            base_out += out
+            base_cached &= cached
+            self._timed("baseline eval", start)
+            start = time.perf_counter()
+            if spec.is_none and not suite.needs_reference:
+                comp_out += out
+            else:
+                ref = out if suite.needs_reference else None
+                out, cached, _ = self._outputs(suite, chunk, compressed, ref,
+                                               base_key if suite.needs_reference else None)
+                comp_out += out
+                comp_cached &= cached
+            self._timed("compressed eval", start)
+            if plan is not None:
+                decided = self._sequential_look(suite, limits, plan, look, decision, cases[:upto], base_out, comp_out)
+                # Stop once every gated metric is decided, or once one has failed (the gate has).
+                if all(v != "continue" for v in decided.values()) or "fail" in decided.values():
+                    break
+        cases = cases[: len(base_out)]
         base_scores = [suite.score(c, o) for c, o in zip(cases, base_out)]
         comp_scores = [
             suite.score(c, o, r if suite.needs_reference else None) for c, o, r in zip(cases, comp_out, base_out)
         ]
-        all_rules = [*default_rules(suite), *rules]
         metrics = {}
         for metric in suite.metrics:
-            limit, sources = resolve_limit(all_rules, suite.name, metric.name)
+            limit, sources = limits[metric.name]
             metrics[metric.name] = pair_metric(
                 suite, metric,
                 [s.get(metric.name, float("nan")) for s in base_scores],
                 [s.get(metric.name, float("nan")) for s in comp_scores],
                 limit, sources, decision, self.config.seed,
             )
+            if metric.name in decided:
+                metrics[metric.name] = metrics[metric.name].with_sequential(decided[metric.name], len(cases), plan)
         outcomes = tuple(CaseOutcome(c["id"], b, s) for c, b, s in zip(cases, base_scores, comp_scores))
         return PairedResult(
             suite=suite.name, spec=str(spec), params=suite.params, metrics=metrics, primary=suite.primary,
             cases=outcomes, decision=decision, baseline_cached=base_cached, compressed_cached=comp_cached,
+            planned_cases=len(suite.load_cases()) if plan else len(cases),
         )
+
+    def sequential_plan(self, suite, limits: dict, decision: str, n_cases: int):
+        """The group-sequential plan for this gate, or None when it runs all cases at once:
+        point mode, sequential off, or a gated metric whose limit is not a ``max_drop``
+        (only drops have a sequential test here)."""
+        from .metrics.paired import sequential_plan
+
+        looks = self.config.sequential_looks
+        if decision == "point" or looks < 2 or n_cases < 2 * looks:
+            return None
+        gated = [lim for lim, _ in limits.values() if not lim.is_empty]
+        if not gated or any(lim.max_drop is None or str(lim) != f"max_drop={lim.max_drop:g}" for lim in gated):
+            return None
+        # One-sided alpha of the 95% two-sided interval, split over the gated metrics (Bonferroni).
+        return sequential_plan(n_cases, looks, alpha=0.025 / len(gated))
+
+    def _sequential_look(self, suite, limits, plan, look, decision, cases, base_out, comp_out) -> dict[str, str]:
+        import numpy as np
+
+        from .metrics.paired import sequential_decision
+
+        base = [suite.score(c, o) for c, o in zip(cases, base_out)]
+        comp = [suite.score(c, o, r if suite.needs_reference else None) for c, o, r in zip(cases, comp_out, base_out)]
+        decided = {}
+        for metric in suite.metrics:
+            limit, _ = limits[metric.name]
+            if limit.is_empty:
+                continue
+            b = np.array([s.get(metric.name, np.nan) for s in base], dtype=float)
+            c = np.array([s.get(metric.name, np.nan) for s in comp], dtype=float)
+            decided[metric.name] = sequential_decision(
+                plan, look, b, c, limit.max_drop, mode=decision,
+                higher_is_better=metric.higher_is_better, binary=metric.binary,
+            )
+        return decided
+
+
+def _is_checkpoint(spec) -> bool:
+    from .models.checkpoint import CheckpointSpec
+
+    return isinstance(spec, CheckpointSpec)
 
 
 def default_rules(suite) -> list[LimitRule]:

@@ -1,5 +1,7 @@
 """Shared fixtures: tiny models built in memory (no download) and the shipped tiny test model."""
 
+import os
+
 import pytest
 import torch
 
@@ -36,3 +38,19 @@ def warm_imports():
     runner = GateRunner(RunConfig(model="tiny", use_cache=False))
     for suite in ("tool_use", "agreement.rank_correlation"):
         runner.evaluate(parse_spec("rtn8"), suite, {"n": 2})
+
+
+@pytest.fixture(scope="session")
+def smollm2_cache(tmp_path_factory):
+    """One cache directory for every SmolLM2 test of the session: the GGUF is
+    dequantized once and each suite's baseline evaluated once
+    (``PYTEST_COMPRESS_TEST_CACHE`` points it at a persistent directory)."""
+    return os.environ.get("PYTEST_COMPRESS_TEST_CACHE") or str(tmp_path_factory.mktemp("smollm2-cache"))
+
+
+@pytest.fixture(scope="session")
+def smollm2_runner(smollm2_cache):
+    """A library-level gate runner on SmolLM2 sharing the session cache (slow tests)."""
+    from pytest_compress.runner import GateRunner, RunConfig
+
+    return GateRunner(RunConfig(model="smollm2-135m", cache_dir=smollm2_cache))

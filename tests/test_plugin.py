@@ -115,7 +115,7 @@ def test_second_run_reuses_the_cache(pytester):
     pytester.runpytest(*args).assert_outcomes(passed=1)
     again = pytester.runpytest(*args)
     again.assert_outcomes(passed=1)
-    again.stdout.fnmatch_lines(["rtn8: *compressed: cached", "baseline: 1/1 suite evaluations cached"])
+    again.stdout.fnmatch_lines(["rtn8: *compressed: cached", "baseline: cached (1/1 suite evaluations from the cache)"])
 
 
 def test_compress_list(pytester):
@@ -126,3 +126,20 @@ def test_compress_list(pytester):
         "*built in this version: none, rtn*", "*tool_use.retrieve: higher is better; max_drop=0.1*",
         "*agreement.rank_correlation.tau*min=0.6*", "  model = tiny  <- ini",
     ])
+
+
+def test_statistical_mode_applies_holm_across_the_session(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8,rtn2", "--compress-decision=lenient", *TINY)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*Holm-adjusted*",
+        "multiplicity: Holm step-down across the session's 6 statistical checks*",
+    ])
+
+
+def test_sequential_option_stops_clear_cut_gates_early(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn2", "--compress-decision=lenient",
+                                "--compress-sequential=4", *TINY, f"{CASES_OPTION}=160")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*sequential fail: decided on 80 of 160 cases*",
+                                 "sequential: 1 gates stopped early, 80 of 160 cases evaluated (50% saved)"])

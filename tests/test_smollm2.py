@@ -1,7 +1,5 @@
 """The spine's acceptance on the real embedded model (SmolLM2-135M-Instruct), via pytester."""
 
-import os
-
 import pytest
 
 from pytest_compress.plugin import COMPRESS_OPTION
@@ -9,15 +7,10 @@ from pytest_compress.plugin import COMPRESS_OPTION
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def smollm2_cache(tmp_path_factory):
-    # One cache for the module: the GGUF is dequantized once and the baseline evaluated once.
-    return os.environ.get("PYTEST_COMPRESS_TEST_CACHE") or str(tmp_path_factory.mktemp("smollm2-cache"))
-
-
 def test_none_and_rtn8_pass_rtn2_fails_on_smollm2(pytester, smollm2_cache):
     result = pytester.runpytest(
         f"{COMPRESS_OPTION}=none,rtn8,rtn2", "--compress-model=smollm2-135m",
+        "--compress-suites=tool_use,agreement.rank_correlation",
         f"--compress-cache-dir={smollm2_cache}", "-v", "-p", "no:randomly",
     )
     result.stdout.fnmatch_lines_random([

@@ -91,7 +91,8 @@ def measure(model, spec: CompressionSpec, seconds: float, layers=(), cached=Fals
     )
 
 
-def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", seed=0, progress=None) -> CompressionReport:
+def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", seed=0, progress=None,
+             forward_dtype=None) -> CompressionReport:
     """Compress ``model`` in place with every step of ``spec``, in order.
 
     Example::
@@ -100,11 +101,14 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
 
     ``calibration`` is a LongTensor ``[samples, seq_len]`` of token ids, needed
     by calibrated methods (GPTQ, AWQ, Wanda, SparseGPT). Pruned weights stay
-    zero through later quantization steps.
+    zero through later quantization steps. ``forward_dtype`` (e.g. torch.bfloat16)
+    runs the calibration forward passes under autocast; the algorithms' own
+    arithmetic stays float32.
     """
     start = time.perf_counter()
     layers: list[LayerReport] = []
-    ctx = CompressionContext(calibration=calibration, device=device, seed=seed, progress=progress)
+    ctx = CompressionContext(calibration=calibration, device=device, seed=seed, progress=progress,
+                             forward_dtype=forward_dtype)
     with torch.no_grad():
         for step in spec.steps:
             method = get_method(step.method)(step)

@@ -14,7 +14,6 @@ digest of them for cache keys, and a short description of the source.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DatasetError
+from ..suites.dataset import CaseField, load_cases
 
 SUBJECTS = ["the engineer", "a young farmer", "my neighbour", "the old captain", "our teacher", "a quiet student",
             "the committee", "the doctor", "her brother", "the small company", "a travelling musician", "the city council",
@@ -121,20 +121,12 @@ def calibration_ids(tokenizer, model=None, samples: int = 128, seq_len: int = 51
     return _make(out[:, :seq_len].cpu(), f"model-samples(seed={seed})")
 
 
+CALIBRATION_FIELDS = (CaseField("text", str, "one calibration document"),)
+
+
 def _read_documents(path: Path) -> list[str]:
     if path.suffix == ".jsonl":
-        docs = []
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}); expected an object with a \"text\" field") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise DatasetError(f"{path}:{lineno}: expected an object with a string \"text\" field")
-            docs.append(obj["text"])
-        return docs
+        return [case["text"] for case in load_cases(path, CALIBRATION_FIELDS, "calibration", strict=False)]
     if path.suffix == ".txt":
         text = path.read_text(encoding="utf-8")
         return [d for d in (p.strip() for p in text.split("\n\n")) if d] or [text]

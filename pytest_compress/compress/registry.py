@@ -50,6 +50,9 @@ class CompressionContext:
         progress: ``progress(done, total, label)`` called per layer; may be None.
         zero_masks: ``{layer name: bool mask}`` of weights earlier pruning steps
             zeroed; quantizers keep them zero so stacked sparsity survives.
+        forward_dtype: dtype the calibration forward passes compute in under
+            autocast (e.g. bfloat16, as the references run fp16 models); None =
+            the weights' own dtype. Statistics and weight updates stay float32.
     """
 
     calibration: object = None
@@ -57,6 +60,7 @@ class CompressionContext:
     seed: int = 0
     progress: Callable[[int, int, str], None] | None = None
     zero_masks: dict = field(default_factory=dict)
+    forward_dtype: object = None
 
     def tick(self, done: int, total: int, label: str) -> None:
         if self.progress is not None:

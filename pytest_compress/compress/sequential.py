@@ -92,6 +92,23 @@ def _block_output(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
+def forward_precision(model: nn.Module, dtype):
+    """Context-manager factories ``(fast, precise)``: autocast to ``dtype`` for the
+    calibration forwards (a no-op for None or the weights' own dtype), and autocast
+    off so statistics (Hessians, Gram matrices) accumulate in float32."""
+    param = next(model.parameters())
+    device = param.device.type
+    enabled = dtype is not None and dtype != param.dtype
+
+    def fast():
+        return torch.autocast(device, dtype=dtype if enabled else torch.get_autocast_dtype(device), enabled=enabled)
+
+    def precise():
+        return torch.autocast(device, enabled=False)
+
+    return fast, precise
+
+
 def capture_block0_inputs(model: nn.Module, ids: torch.Tensor, batch_size: int = SEQUENTIAL_BATCH_SIZE):
     """``[(hidden, args, kwargs), ...]`` per batch: what the model passes to decoder block 0."""
     blocks = decoder_blocks(model)
@@ -168,26 +185,31 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
     blocks = decoder_blocks(model)
     prefix = next(name for name, m in model.named_modules() if m is blocks)
     tokens = ids.numel()
-    batches = capture_block0_inputs(model, ids)
+    fast, precise = forward_precision(model, ctx.forward_dtype)
+    with fast():
+        batches = capture_block0_inputs(model, ids)
     reports: list[LayerReport] = []
     for i, block in enumerate(blocks):
         hidden0, args0, kwargs0 = batches[0]
-        groups = input_groups(block, hidden0, args0, kwargs0)
+        with fast():
+            groups = input_groups(block, hidden0, args0, kwargs0)
         linears = block_linears(block)
         accs = {g: method.new_accumulator(g, {n: linears[n] for n in g.names}, tokens) for g in groups}
 
         def feed(acc):
             def fn(module, inputs):
-                acc.add_batch(inputs[0].detach())
+                with precise():
+                    acc.add_batch(inputs[0].detach())
             return fn
 
-        with hooked(pre={linears[g.names[0]]: feed(accs[g]) for g in groups}):
+        with hooked(pre={linears[g.names[0]]: feed(accs[g]) for g in groups}), fast():
             for hidden, args, kwargs in batches:
                 block(hidden, *args, **kwargs)
         reports += method.compress_block(block, f"{prefix}.{i}.", groups, accs)
         for acc in accs.values():
             acc.free()
         del accs
-        batches = [(_block_output(block(h, *a, **k)), a, k) for h, a, k in batches]
+        with fast():
+            batches = [(_block_output(block(h, *a, **k)), a, k) for h, a, k in batches]
         ctx.tick(i + 1, len(blocks), f"{prefix}.{i}")
     return reports

@@ -240,28 +240,45 @@ class HFEngine:
 
     # -- next-token statistics for agreement metrics --------------------------
     @torch.no_grad()
-    def next_token_logits(self, texts: Sequence[str], *, k: int = 0, at: Sequence[torch.Tensor] | None = None):
-        """Per text, float32 tensors over its positions: ``(topk_values, topk_ids)`` when
-        ``k > 0``, and the logits at the token ids ``at[i]`` (``[positions, j]``) when given.
-        Also the per-position logsumexp (for energy and log-probs). Full-vocabulary logits
-        live only inside one batch."""
+    def next_token_logits(self, texts: Sequence[str], *, k: int = 0, at: Sequence[torch.Tensor] | None = None,
+                          erank: str | None = None):
+        """Per text, float32 tensors over its positions: ``topk_values``/``topk_ids``
+        when ``k > 0``; ``at_values`` (logits at the token ids ``at[i]``, ``[positions, j]``)
+        when given; always ``logsumexp`` (energy, log-probs), ``input_ids`` and
+        ``target_values`` (the logit of each actual next token, for perplexity).
+        ``erank="logits"|"hidden"`` adds the effective rank of the text's logit or
+        last-hidden-state matrix. Full-vocabulary logits live only inside one batch."""
+        from ..metrics.agreement import effective_rank
+
         encoded = [self.encode(t) for t in texts]
         results: list[dict] = [dict() for _ in texts]
-        for idx in _batches([len(e) for e in encoded], self.token_budget):
+        batches = _batches([len(e) for e in encoded], self.token_budget)
+        for b, idx in enumerate(batches):
             n, length = len(idx), max(len(encoded[i]) for i in idx)
             ids = torch.full((n, length), self.tokenizer.pad_token_id, dtype=torch.long)
             mask = torch.zeros((n, length), dtype=torch.long)
             for r, i in enumerate(idx):
                 ids[r, : len(encoded[i])] = torch.tensor(encoded[i])
                 mask[r, : len(encoded[i])] = 1
-            logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                             output_hidden_states=erank == "hidden")
             for r, i in enumerate(idx):
-                row = logits[r, : len(encoded[i])].float()
-                entry = {"logsumexp": torch.logsumexp(row, -1).cpu(), "input_ids": torch.tensor(encoded[i])}
+                size = len(encoded[i])
+                row = out.logits[r, :size].float()
+                targets = torch.tensor(encoded[i][1:], device=row.device)
+                entry = {
+                    "logsumexp": torch.logsumexp(row, -1).cpu(),
+                    "input_ids": torch.tensor(encoded[i]),
+                    "target_values": row[:-1].gather(-1, targets[:, None])[:, 0].cpu(),
+                }
                 if k > 0:
                     vals, top = row.topk(k, dim=-1)
                     entry["topk_values"], entry["topk_ids"] = vals.cpu(), top.cpu()
                 if at is not None:
                     entry["at_values"] = row.gather(-1, at[i].to(row.device)).cpu()
+                if erank is not None:
+                    source = row if erank == "logits" else out.hidden_states[-1][r, :size].float()
+                    entry["erank"] = effective_rank(source)
                 results[i] = entry
+            self._tick(b + 1, len(batches), "logits")
         return results

@@ -209,7 +209,13 @@ def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_ro
         tokenizer.pad_token = tokenizer.eos_token
     fingerprint = weights_fingerprint(model)
     dtype = dtype or torch.float32
-    model.to(device=device, dtype=dtype)
+    from .checkpoint import keeps_own_dtype
+
+    if keeps_own_dtype(model):  # packed GPTQ/AWQ/... layers: transformers refuses a dtype cast
+        model.to(device=device)
+        dtype = model.dtype
+    else:
+        model.to(device=device, dtype=dtype)
     return LoadedModel(model, tokenizer, device, dtype, source, fingerprint)
 
 

@@ -12,25 +12,43 @@ from __future__ import annotations
 COLUMNS = ("spec", "suite.metric", "n", "baseline", "compressed", "drop", "95% CI", "limit", "verdict")
 
 
-def _row(result, metric) -> tuple[str, ...]:
-    low, high = metric.interval
+def _number(value, fmt: str) -> str:
+    return "n/a" if value is None or value != value else format(value, fmt)
+
+
+def verdict_text(metric: dict) -> str:
+    """``PASS``, ``FAIL (fragile: raise n to about 120)``, ``PASS (suspicious gain)`` ..."""
+    text = metric["verdict"].upper()
+    if metric.get("fragile"):
+        text += " (fragile" + (f": raise n to about {metric['settle_n']}" if metric.get("settle_n") else "") + ")"
+    return text + (" (suspicious gain)" if metric.get("suspicious_gain") else "")
+
+
+def row(result: dict, metric: dict) -> tuple[str, ...]:
+    """One table row from a result's and a metric's ``to_dict()`` (terminal, Markdown and HTML share it)."""
+    low, high = metric["interval"]
+    limit = ", ".join(f"{k}={v:g}" for k, v in metric["limit"].items())
     return (
-        result.spec,
-        metric.full_name,
-        str(len(metric.baseline.per_case)),
-        f"{metric.baseline.score:.3f}",
-        f"{metric.compressed.score:.3f}",
-        f"{metric.drop:+.3f}",
-        f"[{low:+.3f}, {high:+.3f}]",
-        str(metric.limit) if not metric.limit.is_empty else "-",
-        str(metric.verdict) + (" (suspicious gain)" if metric.verdict.suspicious_gain else ""),
+        result["spec"],
+        metric["metric"],
+        str(result["n"]),
+        _number(metric["baseline"], ".3f"),
+        _number(metric["compressed"], ".3f"),
+        _number(metric["drop"], "+.3f"),
+        f"[{_number(low, '+.3f')}, {_number(high, '+.3f')}]",
+        limit or "-",
+        verdict_text(metric),
     )
 
 
+def rows(result_dicts) -> list[tuple[str, ...]]:
+    return [row(r, m) for r in result_dicts for m in r["metrics"]]
+
+
 def table(results) -> list[str]:
-    rows = [COLUMNS] + [_row(r, m) for r in results for m in r.metrics.values()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    rows_ = [COLUMNS] + rows(r.to_dict() for r in results)
+    widths = [max(len(cells[i]) for cells in rows_) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip() for cells in rows_]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
 
@@ -57,6 +75,22 @@ def notes(results) -> list[str]:
     return out
 
 
+def _cached_line(what: str, cached: int, total: int, unit: str) -> str:
+    state = "cached" if cached == total else "computed" if cached == 0 else "partly cached"
+    return f"{what}: {state} ({cached}/{total} {unit} from the cache)"
+
+
+def cache_lines(results, reports=()) -> list[str]:
+    """``baseline: cached (3/3 suite evaluations from the cache)`` and the same for compression."""
+    lines = []
+    if results:
+        lines.append(_cached_line("baseline", sum(r.baseline_cached for r in results), len(results),
+                                  "suite evaluations"))
+    if reports:
+        lines.append(_cached_line("compression", sum(r.cached for r in reports), len(reports), "specs"))
+    return lines
+
+
 def render(results, *, decision: str, timings: dict, cache_events=(), cache_hits=None, reports=()) -> list[str]:
     """All summary lines: compression reports, the table, notes, timings, cache, the gate line."""
     lines = []
@@ -68,9 +102,7 @@ def render(results, *, decision: str, timings: dict, cache_events=(), cache_hits
     lines.extend(notes(results))
     if timings:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    base = ["cached" if r.baseline_cached else "computed" for r in results]
-    if base:
-        lines.append(f"baseline: {base.count('cached')}/{len(base)} suite evaluations cached")
+    lines.extend(cache_lines(results, reports))
     lines.extend(cache_events)
     lines.append(gate_line(results, decision))
     return lines

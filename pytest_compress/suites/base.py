@@ -4,7 +4,9 @@ A suite owns its metrics and their direction (lm-eval's task model, with one
 frozen record per metric instead of parallel registries). The lifecycle:
 
 1. ``Suite(**params)`` validates its parameters (unknown keys are errors);
-2. :meth:`Suite.cases` builds the seeded, JSON-serialisable cases;
+2. :meth:`Suite.cases` builds the seeded, JSON-serialisable cases
+   (:meth:`Suite.load_cases` returns a user's ``dataset=`` file instead, checked
+   against :attr:`Suite.case_fields`);
 3. :meth:`Suite.run` asks an engine for raw outputs, one JSON-able dict per case
    (``reference`` is the baseline's raw outputs, for suites that compare models);
 4. :meth:`Suite.score` turns one case's raw output into ``{metric: value}``.
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import CompressUsageError, did_you_mean
+from .dataset import CaseField, load_cases
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,15 @@ class Suite(ABC):
     version: ClassVar[int] = 1
     #: True when :meth:`run` needs the baseline's raw outputs (agreement metrics).
     needs_reference: ClassVar[bool] = False
+    #: JSONL schema of user cases (``dataset=``); empty = the suite takes no user cases.
+    case_fields: ClassVar[tuple[CaseField, ...]] = ()
 
     def __init__(self, **params: Any):
+        self.dataset = params.pop("dataset", None)
+        if self.dataset is not None and not self.case_fields:
+            raise CompressUsageError(f"suite {self.name!r} does not take user cases (dataset=)")
+        # With a dataset, n only cuts the file when given explicitly.
+        self._n_given = "n" in params
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             key = unknown[0]
@@ -67,6 +77,8 @@ class Suite(ABC):
                 f"Its parameters: {', '.join(sorted(self.defaults))}"
             )
         self.params = {**self.defaults, **params}
+        if self.dataset is not None:
+            self.params["dataset"] = str(self.dataset)
         n = self.params["n"]
         if not isinstance(n, int) or n < 1:
             raise CompressUsageError(f"suite {self.name!r}: n must be a positive integer, got {n!r}")
@@ -85,6 +97,19 @@ class Suite(ABC):
     @abstractmethod
     def cases(self) -> list[dict]:
         """The seeded cases, JSON-serialisable, in a stable order."""
+
+    def load_cases(self) -> list[dict]:
+        """The cases to run: the user's ``dataset`` file when given, else :meth:`cases`."""
+        if self.dataset is None:
+            return self.cases()
+        cases = load_cases(self.dataset, self.case_fields, f"suite {self.name!r}")
+        cases = cases[: self.params["n"]] if self._n_given else cases
+        for index, case in enumerate(cases):
+            self.check_user_case(index, case)
+        return cases
+
+    def check_user_case(self, index: int, case: dict) -> None:
+        """Checks across fields that the schema cannot express (raise DatasetError); may fill defaults."""
 
     @abstractmethod
     def run(self, engine, cases: list[dict], reference: list[dict] | None = None) -> list[dict]:

@@ -10,7 +10,26 @@ from .base import Suite
 
 SUITE_MODULES = {
     "tool_use": "pytest_compress.suites.tool_use",
+    "needle": "pytest_compress.suites.long_context",
+    "multi_question": "pytest_compress.suites.long_context",
+    "passage_retrieval": "pytest_compress.suites.long_context",
+    "rag": "pytest_compress.suites.rag",
+    "workflow": "pytest_compress.suites.workflow",
+    "real_world": "pytest_compress.suites.real_world",
+    "trust.toxicity": "pytest_compress.suites.trust.toxicity",
+    "trust.stereotype": "pytest_compress.suites.trust.stereotype",
+    "trust.adv_robustness": "pytest_compress.suites.trust.adv_robustness",
+    "trust.ood": "pytest_compress.suites.trust.ood",
+    "trust.adv_demo": "pytest_compress.suites.trust.adv_demo",
+    "trust.privacy": "pytest_compress.suites.trust.privacy",
+    "trust.ethics": "pytest_compress.suites.trust.ethics",
+    "trust.fairness": "pytest_compress.suites.trust.fairness",
     "agreement.rank_correlation": "pytest_compress.suites.agreement",
+    "agreement.erank": "pytest_compress.suites.agreement",
+    "agreement.energy": "pytest_compress.suites.agreement",
+    "agreement.kl": "pytest_compress.suites.agreement",
+    "agreement.top1_agreement": "pytest_compress.suites.agreement",
+    "agreement.perplexity": "pytest_compress.suites.agreement",
 }
 
 SUITES_REGISTRY = Registry("suite", SUITE_MODULES)

@@ -2,7 +2,10 @@
 
 Each tool has a one-line description, typed parameters whose values come from
 small pools, and request templates that mention every argument value
-verbatim, so a correct call can be checked by exact match.
+verbatim, so a correct call can be checked by exact match. Each tool also has
+a result template (what it returns, naming its argument values, for judging
+whether a result serves a request) and there are argument-agnostic filler
+sentences that mention a value in passing (distractors in long requests).
 """
 
 from __future__ import annotations
@@ -116,3 +119,35 @@ TOOLS: dict[str, tuple[str, list[tuple[str, list[str]]], list[str]]] = {
         ["Zip the file {path}.", "Make an archive of {path}."],
     ),
 }
+
+# name -> what the tool returns, naming its argument values (``review``: a result whose
+# values differ from the request's does not serve it).
+RESULTS: dict[str, str] = {
+    "get_weather": "{city}: 14 degrees {unit}, light rain, wind 12 km/h.",
+    "send_email": "Email to {to} with subject '{subject}' sent.",
+    "translate_text": "\"{text}\" in {language}: done, 2 words.",
+    "convert_currency": "{amount} {source} = 1.37 x {amount} {target} at today's rate ({source} to {target}).",
+    "set_alarm": "Alarm set for {time}.",
+    "play_music": "Now playing: {song}.",
+    "book_flight": "Ticket booked: {origin} to {destination}, departing {date}, seat 14C.",
+    "add_to_cart": "Cart updated: {quantity} x {item}.",
+    "get_stock_price": "{ticker} trades at 182.40, up 1.2% today.",
+    "find_recipe": "Recipe found: {dish} for {servings}, 35 minutes.",
+    "delete_file": "File {path} deleted.",
+    "schedule_meeting": "Meeting with {person} booked on {date} at {time}.",
+    "call_taxi": "A taxi to {destination} arrives in 6 minutes.",
+    "set_timer": "Timer running: {minutes} minutes.",
+    "search_restaurants": "3 places serve {dish} in {city}; the closest is 400 m away.",
+    "compress_file": "Archive {path}.zip created.",
+}
+
+# Sentences that mention a value without making it the request's (``understand``);
+# ``{value}`` is any argument value, so they fit every tool.
+FILLERS: list[str] = [
+    "Last week it was {value}, but that is settled.",
+    "My colleague keeps talking about {value}; ignore that.",
+    "Forget what I said earlier about {value}.",
+    "I already dealt with {value} yesterday.",
+    "Someone suggested {value}, which is not what I want.",
+    "The old plan mentioned {value}, but it changed.",
+]

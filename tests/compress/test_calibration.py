@@ -69,16 +69,17 @@ def test_jsonl_reads_text_field(tmp_path):
 
 
 @pytest.mark.parametrize("bad,expect", [
-    ('{"txt": "oops"}', '3: expected an object with a string "text" field'),
-    ('{"text": 5}', '3: expected an object with a string "text" field'),
-    ("not json", "3: not valid JSON"),
+    ('{"txt": "oops"}', "line 3: missing field 'text'"),
+    ('{"text": 5}', "line 3, field 'text': expected string, got 5"),
+    ("not json", "line 3: not valid JSON"),
 ])
 def test_malformed_jsonl_names_line_and_field(tmp_path, bad, expect):
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"text": "hello world"}) + "\n\n" + bad + "\n")
-    with pytest.raises(DatasetError, match=expect.replace("(", r"\(")) as info:
+    with pytest.raises(DatasetError) as info:
         load_calibration_file(path, CharTokenizer(), samples=1, seq_len=4)
-    assert "text" in str(info.value)
+    assert expect in str(info.value)
+    assert "d.jsonl" in str(info.value)
 
 
 def test_too_little_text_and_bad_suffix(tmp_path):

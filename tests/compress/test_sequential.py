@@ -116,3 +116,48 @@ def test_accepts_calibration_object():
     model = tiny_model("opt")
     report = compress(model, parse_spec("wanda50"), calibration=Cal())
     assert report.sparsity == pytest.approx(0.5)
+
+
+class _RecordingHessians:
+    """A stand-in method that keeps the dtype and Gram matrix each accumulator saw."""
+
+    def __init__(self):
+        self.grams = []
+
+    def new_accumulator(self, group, linears, tokens):
+        outer = self
+
+        class Acc:
+            def add_batch(self, x):
+                outer.grams.append((x.dtype, (x.reshape(-1, x.shape[-1]).float().T @ x.reshape(-1, x.shape[-1]).float())))
+
+            def free(self):
+                pass
+
+        return Acc()
+
+    def compress_block(self, block, prefix, groups, accs):
+        assert not torch.is_autocast_enabled("cpu")  # the algorithm itself runs in float32
+        return []
+
+
+def test_bf16_forward_dtype_runs_forwards_under_autocast_only():
+    model = tiny_model("llama")
+    ids = calib()
+    exact, fast = _RecordingHessians(), _RecordingHessians()
+    seq.run_sequential(model, CompressionContext(calibration=ids), exact)
+    seq.run_sequential(model, CompressionContext(calibration=ids, forward_dtype=torch.bfloat16), fast)
+    assert {d for d, _ in exact.grams} == {torch.float32}
+    assert torch.bfloat16 in {d for d, _ in fast.grams}  # inputs produced by bf16 matmuls
+    for (_, a), (_, b) in zip(exact.grams, fast.grams):
+        assert torch.allclose(a, b, rtol=0.1, atol=0.1 * float(a.abs().max()))
+
+
+def test_gptq_with_bf16_forwards_stays_on_the_grid():
+    model = tiny_model("llama")
+    compress(model, parse_spec("gptq4g16"), calibration=calib(), forward_dtype=torch.bfloat16)
+    for name, layer in compressible_layers(model).items():
+        W = layer.weight.detach()
+        for g in range(0, W.shape[1], 16):
+            for row in W[:, g:g + 16]:
+                assert row.unique().numel() <= 16, name

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pytest_compress.engine import ChoiceRequest, GenerationRequest, HFEngine
-from pytest_compress.suites.tool_use import ToolUse
+from pytest_compress.suites.tool_use import ToolUse, retrieve_prompt
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +15,7 @@ def engine(tiny_loaded):
 @pytest.fixture(scope="module")
 def requests(engine):
     suite = ToolUse(n=12, seed=3)
-    from pytest_compress.suites.tool_catalogue import TOOLS
-
-    return [ChoiceRequest(engine.format(suite.retrieve_prompt(c)), tuple(TOOLS[o][0] for o in c["options"]))
+    return [ChoiceRequest(engine.format(retrieve_prompt(c)), tuple(t["description"] for t in c["tools"]))
             for c in suite.cases()] + [ChoiceRequest("a b", ("c", "c d e f g", "h"))]
 
 
