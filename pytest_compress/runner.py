@@ -184,7 +184,7 @@ class GateRunner:
         # Calibration forwards run in the evaluation dtype (autocast); the algorithms in float32.
         forward_dtype = resolve_dtype(self.config.dtype, device)
         # Compression kernels differ by device kind (not index) and library version; seeded methods by seed.
-        key = make_key("compressed", self.baseline.fingerprint, str(spec), calib_digest, _versions(),
+        key = make_key("compressed", 2, self.baseline.fingerprint, str(spec), calib_digest, _versions(),
                        device.split(":")[0], self.config.seed, str(forward_dtype))
         layers = compressible_layers(loaded.model)
         with self.cache.lock("compressed", key):
@@ -193,6 +193,8 @@ class GateRunner:
                 tensors, meta = found
                 for name, module in layers.items():
                     set_weight_matrix(module, tensors[name].float())
+                for name, param in _side_parameters(loaded.model, layers).items():
+                    param.data.copy_(tensors[f"param:{name}"])
                 saved = json.loads(meta["report"])
                 saved["layers"] = tuple(LayerReport(**l) for l in saved["layers"])
                 report = dataclasses.replace(measure(loaded.model, spec, 0.0), **{
@@ -203,8 +205,9 @@ class GateRunner:
                                   progress=staged(self.progress, f"compress {spec}"), forward_dtype=forward_dtype)
                 from .compress.layers import weight_matrix
 
+                side = {f"param:{n}": p.detach() for n, p in _side_parameters(loaded.model, layers).items()}
                 self.cache.put_tensors(
-                    "compressed", key, {n: weight_matrix(m) for n, m in layers.items()},
+                    "compressed", key, {**{n: weight_matrix(m) for n, m in layers.items()}, **side},
                     {"report": json.dumps(report.to_dict())},
                 )
         self._timed("compress", start)
@@ -377,6 +380,19 @@ def _is_checkpoint(spec) -> bool:
     from .models.checkpoint import CheckpointSpec
 
     return isinstance(spec, CheckpointSpec)
+
+
+def _side_parameters(model, layers: dict) -> dict:
+    """Parameters a method may change besides the layers' weight matrices: norm weights and
+    biases (AWQ folds its scales into them). Embeddings and the output head are never changed."""
+    import torch
+
+    skip = {id(m.weight) for m in layers.values()}
+    skip |= {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()}
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None:
+        skip |= {id(p) for p in head.parameters()}
+    return {n: p for n, p in model.named_parameters() if id(p) not in skip}
 
 
 def default_rules(suite) -> list[LimitRule]:
