@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import torch
 
-from .hessian import PERCDAMP, HessianAccumulator, inverse_cholesky, prepare_hessian
+from .hessian import PERCDAMP, HessianMethod, inverse_cholesky, prepare_hessian
 from .quantizer import fake_quantize, group_bounds, row_qparams
-from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
+from .registry import LayerReport, register_method
 from .layers import set_weight_matrix, weight_matrix
 from .rtn import relative_error
-from .sequential import run_sequential
 
 GPTQ_BLOCK_SIZE = 128
 GPTQ_PERCDAMP = PERCDAMP
@@ -102,18 +101,8 @@ def gptq_quantize(
 
 
 @register_method("gptq")
-class GPTQ(CompressionMethod):
+class GPTQ(HessianMethod):
     """GPTQ on every decoder-block linear, calibrated block by block."""
-
-    needs_calibration = True
-
-    def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
-        self.ctx = ctx
-        return run_sequential(model, ctx, self)
-
-    def new_accumulator(self, group, linears, tokens):
-        module = linears[group.names[0]]
-        return HessianAccumulator(weight_matrix(module).shape[1], module.weight.device)
 
     def compress_block(self, block, prefix, groups, accs):
         step, reports = self.step, []

@@ -13,6 +13,10 @@ import math
 
 import torch
 
+from .layers import weight_matrix
+from .registry import CompressionContext, CompressionMethod, LayerReport
+from .sequential import run_sequential
+
 # Fraction of the mean Hessian diagonal added to the diagonal before inversion.
 PERCDAMP = 0.01
 # If the Cholesky factorisation still fails, multiply the damping by this, this many times.
@@ -80,3 +84,18 @@ def inverse_cholesky(H: torch.Tensor) -> torch.Tensor:
         H = H.clone()
         H[idx, idx] += damp * DAMP_GROWTH**attempt
     raise torch.linalg.LinAlgError("Hessian is not positive definite even after extra damping")
+
+
+class HessianMethod(CompressionMethod):
+    """A method compressing each linear from its inputs' Hessian ``X^T X`` (GPTQ, SparseGPT),
+    calibrated block by block."""
+
+    needs_calibration = True
+
+    def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
+        self.ctx = ctx
+        return run_sequential(model, ctx, self)
+
+    def new_accumulator(self, group, linears, tokens):
+        module = linears[group.names[0]]
+        return HessianAccumulator(weight_matrix(module).shape[1], module.weight.device)

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import torch
 
-from .hessian import PERCDAMP, HessianAccumulator, inverse_cholesky, prepare_hessian
+from .hessian import PERCDAMP, HessianMethod, inverse_cholesky, prepare_hessian
 from .layers import set_weight_matrix, weight_matrix
-from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
+from .registry import LayerReport, register_method
 from .rtn import relative_error
-from .sequential import run_sequential
 
 SPARSEGPT_BLOCK_SIZE = 128
 SPARSEGPT_PERCDAMP = PERCDAMP
@@ -86,17 +85,7 @@ def sparsegpt_prune(
 
 
 @register_method("sparsegpt")
-class SparseGPT(CompressionMethod):
-    needs_calibration = True
-
-    def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
-        self.ctx = ctx
-        return run_sequential(model, ctx, self)
-
-    def new_accumulator(self, group, linears, tokens):
-        module = linears[group.names[0]]
-        return HessianAccumulator(weight_matrix(module).shape[1], module.weight.device)
-
+class SparseGPT(HessianMethod):
     def compress_block(self, block, prefix, groups, accs):
         reports = []
         sparsity = None if self.step.n_of_m else self.step.sparsity
