@@ -70,11 +70,16 @@ def pythons(llmc_venv: Path) -> dict:
     return {"ours": sys.executable, "llmcompressor": str(peer)}
 
 
+#: "ours-bf16" is ours with the calibration forwards in bf16 autocast (what the gate does on a
+#: bf16-capable CPU; statistics and updates stay fp32); llm-compressor runs the fp32 model it is given.
+TOOLS = ("ours", "ours-bf16", "llmcompressor")
+
+
 def summarize(runs: list[dict]) -> list[dict]:
     rows = []
     for method in ["none", *METHODS]:
         row = {"method": method}
-        for tool in ("ours", "llmcompressor"):
+        for tool in TOOLS:
             mine = [r for r in runs if r["method"] == method and r["tool"] == tool]
             if not mine:
                 continue
@@ -90,12 +95,14 @@ def summarize(runs: list[dict]) -> list[dict]:
                 **({"max_levels_per_group": max(r["max_levels_per_group"] for r in mine)}
                    if "max_levels_per_group" in mine[0] else {}),
             }
-        if "ours" in row and "llmcompressor" in row:
-            o, t = row["ours"], row["llmcompressor"]
-            row["perplexity_ratio_ours_over_theirs"] = o["perplexity"] / t["perplexity"]
+        for ours, suffix in (("ours", ""), ("ours-bf16", "_bf16_forwards")):
+            if ours not in row or "llmcompressor" not in row:
+                continue
+            o, t = row[ours], row["llmcompressor"]
+            row[f"perplexity_ratio_ours{suffix}_over_theirs"] = o["perplexity"] / t["perplexity"]
             if method != "none":
-                row["time_ratio_ours_over_theirs"] = o["seconds_median"] / t["seconds_median"]
-                row["cpu_time_ratio_ours_over_theirs"] = o["cpu_seconds_median"] / t["cpu_seconds_median"]
+                row[f"time_ratio_ours{suffix}_over_theirs"] = o["seconds_median"] / t["seconds_median"]
+                row[f"cpu_time_ratio_ours{suffix}_over_theirs"] = o["cpu_seconds_median"] / t["cpu_seconds_median"]
         if len(row) > 1:
             rows.append(row)
     return rows
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--eval-samples", type=int, default=8)
     ap.add_argument("--cache-dir", default=os.environ.get("PYTEST_COMPRESS_CACHE", "/work/cache"))
     ap.add_argument("--llmc-venv", default=str(VENVS / "llmc"))
+    ap.add_argument("--ours-bf16", action="store_true",
+                    help="also run ours with bf16 calibration forwards (tool 'ours-bf16')")
     ap.add_argument("--no-baseline", action="store_true", help="skip the uncompressed perplexity check")
     ap.add_argument("--fresh", action="store_true", help="do not keep earlier runs of other methods")
     args = ap.parse_args(argv)
@@ -129,13 +138,15 @@ def main(argv: list[str] | None = None) -> dict:
         plan = [] if args.no_baseline else [(0, "none")]
         plan += [(r, m) for r in range(args.repeats) for m in methods]
         for repeat, method in plan:
-            order = ("ours", "llmcompressor") if repeat % 2 == 0 else ("llmcompressor", "ours")
-            for tool in order:
+            order = ["ours", *(["ours-bf16"] if args.ours_bf16 and method != "none" else []), "llmcompressor"]
+            for tool in order if repeat % 2 == 0 else order[::-1]:
                 load = os.getloadavg()[0]
+                worker_tool, dtype = ("ours", "bf16") if tool == "ours-bf16" else (tool, "fp32")
                 try:
-                    result = run_json_worker(exe[tool], "benchmarks.compress_worker", [
-                        "--tool", tool, "--method", method, "--model", str(model_dir), "--data", data,
-                        "--threads", str(args.threads)], args.threads)
+                    result = run_json_worker(exe[worker_tool], "benchmarks.compress_worker", [
+                        "--tool", worker_tool, "--method", method, "--model", str(model_dir), "--data", data,
+                        "--threads", str(args.threads), "--forward-dtype", dtype], args.threads)
+                    result["tool"] = tool
                 except RuntimeError as exc:  # one failed run must not lose the others
                     failures.append({"tool": tool, "method": method, "repeat": repeat, "error": str(exc)[-2000:]})
                     print(f"FAILED {method} {tool}: {str(exc)[-500:]}", flush=True)

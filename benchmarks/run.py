@@ -1,4 +1,4 @@
-"""One command for the benchmarks: ``python -m benchmarks.run --what compress|scoring|gate|all``.
+"""One command for the benchmarks: ``python -m benchmarks.run --what compress|scoring|gate|sequential|all``.
 
 Each benchmark writes ``benchmarks/results/<name>.json`` (medians, ratios,
 every run, the machine and its load), so two commits are compared by running
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "compress": "benchmarks.compress_vs_llmcompressor",
     "scoring": "benchmarks.scoring",
     "gate": "benchmarks.gate_time",
+    "sequential": "benchmarks.sequential_savings",
 }
 
 
@@ -92,7 +93,7 @@ def main() -> None:
         compare(*args.compare)
         return
     if args.what is None:
-        ap.error("give --what compress|scoring|gate|all, or --compare A.json B.json")
+        ap.error("give --what compress|scoring|gate|sequential|all, or --compare A.json B.json")
     import importlib
 
     for name in BENCHMARKS if args.what == "all" else [args.what]:

@@ -36,47 +36,10 @@ import torch
 
 from benchmarks.common import VENVS, machine, median, run_json_worker, set_threads, write_result
 from benchmarks.compress_vs_llmcompressor import smollm2_dir
+from pytest_compress.engine.recording import suite_choice_requests
 
 NAME = "scoring"
 DEFAULT_SUITES = "tool_use:4,rag:2,passage_retrieval:6"  # 38 items: a few minutes of CPU per tool
-
-
-class RecordingEngine:
-    """Stands in for ``HFEngine`` while a suite runs: keeps its choice requests, answers blanks."""
-
-    def __init__(self, tokenizer):
-        from pytest_compress.engine.hf import PromptFormat
-
-        self.tokenizer = tokenizer
-        self.format = PromptFormat(tokenizer)
-        self.requests = []
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def score_choices(self, requests):
-        from pytest_compress.engine.requests import ChoiceScore
-
-        self.requests += list(requests)
-        return [[ChoiceScore(0.0, 1, False) for _ in r.choices] for r in requests]
-
-    def generate(self, requests):
-        return [""] * len(requests)
-
-
-def suite_requests(tokenizer, selection: str) -> tuple[list, dict]:
-    """The choice requests of each ``suite[:n]`` in ``selection``, and how many came from each."""
-    from pytest_compress.suites.registry import get_suite
-
-    requests, counts = [], {}
-    for item in selection.split(","):
-        name, _, n = item.partition(":")
-        suite = get_suite(name)(**({"n": int(n)} if n else {}))
-        recorder = RecordingEngine(tokenizer)
-        suite.run(recorder, suite.load_cases(), None)
-        requests += recorder.requests
-        counts[name] = len(recorder.requests)
-    return requests, counts
 
 
 def load_model(model_dir: Path, dtype: torch.dtype):
@@ -135,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     model_dir = smollm2_dir(Path(args.cache_dir))
     model, tok = load_model(model_dir, dtype)
     engine = HFEngine(model, tok)
-    requests, per_suite = suite_requests(tok, args.suites)
+    requests, per_suite = suite_choice_requests(tok, args.suites)
     ctx = [engine.encode(r.context) for r in requests]
     conts = [[engine.encode(c) for c in r.choices] for r in requests]
     sequences = [c + [t for x in cs for t in x] for c, cs in zip(ctx, conts)]

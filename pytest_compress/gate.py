@@ -36,6 +36,7 @@ class Verdict:
         fragile: the interval straddles a limit: the verdict could go either way.
         settle_n: for a fragile verdict, about how many cases would settle it.
         suspicious_gain: the compressed model beat the baseline by more than max_drop.
+        gain_fails: that gain fails the gate (``compress_on_gain = fail``), not just warns.
     """
 
     status: str
@@ -43,6 +44,7 @@ class Verdict:
     fragile: bool = False
     settle_n: int | None = None
     suspicious_gain: bool = False
+    gain_fails: bool = False
 
     @property
     def passed(self) -> bool:
@@ -78,13 +80,15 @@ def judge(
     limit: Limit,
     mode: str = "point",
     settle=None,
+    fail_on_gain: bool = False,
 ) -> Verdict:
     """Apply ``limit`` under ``mode``.
 
     ``drop`` is signed so that positive means worse; ``interval`` is its
     confidence interval; ``comp_interval`` the interval of the compressed score
     (for ``min``/``max``). ``settle(bound)`` estimates the cases needed to
-    settle a fragile drop verdict against ``bound``.
+    settle a fragile drop verdict against ``bound``. ``fail_on_gain`` makes a
+    gain larger than ``max_drop`` a failure instead of a flag.
     """
     if mode not in DECISIONS:
         raise ValueError(f"unknown decision mode {mode!r}; use one of {DECISIONS}")
@@ -104,6 +108,9 @@ def judge(
         else:
             reasons.append("relative drop undefined: baseline score is 0")
             failed = True
+    if limit.max_change is not None:  # two one-sided checks: the change stays within +-max_change
+        checks.append(("change", drop, interval, limit.max_change, True, "max_change"))
+        checks.append(("change", drop, interval, -limit.max_change, False, "-max_change"))
     if limit.min is not None:
         checks.append(("score", compressed, comp_interval, limit.min, False, "min"))
     if limit.max is not None:
@@ -118,4 +125,7 @@ def judge(
             if key == "max_drop" and settle is not None:
                 settle_n = settle(bound)
     gain = limit.max_drop is not None and -drop > limit.max_drop
-    return Verdict("fail" if failed else "pass", tuple(reasons), fragile, settle_n, gain)
+    gain_fails = gain and fail_on_gain
+    if gain_fails:
+        reasons.append(f"gain {-drop:+.3f} > max_drop {limit.max_drop:g}: fails (compress_on_gain = fail)")
+    return Verdict("fail" if failed or gain_fails else "pass", tuple(reasons), fragile, settle_n, gain, gain_fails)

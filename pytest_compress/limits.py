@@ -6,6 +6,8 @@ or ``*``, and keys are:
 
 * ``max_drop``: the largest allowed drop, in absolute points of a 0..1 score;
 * ``max_rel_drop``: the largest allowed drop relative to the baseline score;
+* ``max_change``: the largest allowed change in *either* direction, in absolute
+  points (two-sided: for rates with no better direction, such as refusals);
 * ``min`` / ``max``: bounds on the compressed model's score itself
   (``agreement.rank_correlation: min=0.8``).
 
@@ -24,7 +26,9 @@ from dataclasses import dataclass, fields
 
 from .errors import CompressUsageError, did_you_mean
 
-LIMIT_KEYS = ("max_drop", "max_rel_drop", "min", "max")
+LIMIT_KEYS = ("max_drop", "max_rel_drop", "max_change", "min", "max")
+#: the keys a suite's Metric can carry as built-in defaults
+DEFAULT_LIMIT_KEYS = ("max_drop", "max_change", "min", "max")
 SOURCES = ("default", "ini", "cli", "marker")  # low to high precedence
 _LINE = re.compile(r"^\s*([\w.*?\[\]-]+)\s*:\s*(.+?)\s*$")
 
@@ -35,6 +39,7 @@ class Limit:
 
     max_drop: float | None = None
     max_rel_drop: float | None = None
+    max_change: float | None = None
     min: float | None = None
     max: float | None = None
 
@@ -84,7 +89,7 @@ def limit_value(key: str, raw, where: str) -> tuple[str, float]:
         raise CompressUsageError(f"{where}: {key} must be a number, got {raw!r}") from None
     if not math.isfinite(value):
         raise CompressUsageError(f"{where}: {key} must be finite, got {raw!r}")
-    if key in ("max_drop", "max_rel_drop") and value < 0:
+    if key in ("max_drop", "max_rel_drop", "max_change") and value < 0:
         raise CompressUsageError(f"{where}: {key} must be >= 0, got {value:g}")
     return key, value
 

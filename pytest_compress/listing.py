@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .errors import CompressError
 from .gate import DECISIONS
+from .limits import DEFAULT_LIMIT_KEYS
 from .spec import VALID_FORMS
 
 DECISION_HELP = {
@@ -40,7 +41,7 @@ def listing(settings) -> list[str]:
         lines.append(f"  {name} [{suite.family}] ({params}); score = {suite.primary}")
         for m in suite.metrics:
             direction = "higher is better" if m.higher_is_better else "lower is better"
-            limits = ", ".join(f"{k}={getattr(m, k):g}" for k in ("max_drop", "min", "max") if getattr(m, k) is not None)
+            limits = ", ".join(f"{k}={getattr(m, k):g}" for k in DEFAULT_LIMIT_KEYS if getattr(m, k) is not None)
             lines.append(f"    {name}.{m.name}: {direction}; {limits or 'not gated by default'}; {m.description}")
     lines += ["", "Decision modes (--compress-decision, ini compress_decision):"]
     lines += [f"  {mode}: {DECISION_HELP[mode]}" for mode in DECISIONS]

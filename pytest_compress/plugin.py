@@ -37,6 +37,7 @@ REFRESH_OPTION = "--compress-refresh"
 LIST_OPTION = "--compress-list"
 CALIBRATION_OPTION = "--compress-calibration"
 SEQUENTIAL_OPTION = "--compress-sequential"
+ON_GAIN_OPTION = "--compress-on-gain"
 REPORT_OPTION = "--compress-report"
 COMPRESSED_MODEL_OPTION = "--compressed-model"
 # Settings keys whose option and ini key are not "--compress-<key>" / "compress_<key>".
@@ -47,7 +48,7 @@ SKIP_REASON = "pytest-compress is off: pass --compress=SPEC (e.g. --compress=rtn
 SESSION_PLUGIN = "_compress_session"
 DEFAULTS = {
     "model": "smollm2-135m", "device": "auto", "dtype": "auto", "suites": "all", "decision": "point", "seed": "0",
-    "sequential": "0",
+    "sequential": "0", "on_gain": "warn",
 }
 _result_key = pytest.StashKey()
 WORKER_OUTPUT_KEY = "pytest_compress"  # this plugin's entry in an xdist worker's workeroutput
@@ -110,6 +111,9 @@ def pytest_addoption(parser):
                     help="strict/lenient only: look at the cases in LOOKS batches and stop once the verdict "
                          "cannot change (group-sequential, O'Brien-Fleming alpha spending); 0 = off "
                          "(default: 0; ini: compress_sequential)")
+    group.addoption(ON_GAIN_OPTION, default=None, type=_choice("on-gain", ("warn", "fail")),
+                    help="a gain larger than max_drop (compressed beats baseline by more than the limit, "
+                         "usually a broken evaluation): warn or fail (default: warn; ini: compress_on_gain)")
     group.addoption(SEED_OPTION, default=None, type=int, help="seed for cases, sampling and bootstrap (default: 0)")
     group.addoption(CACHE_DIR_OPTION, default=None, metavar="DIR",
                     help="cache directory (default: pytest's cache dir /compress)")
@@ -137,6 +141,7 @@ def pytest_addoption(parser):
         ("compress_decision", "point | strict | lenient"),
         ("compress_seed", "seed (like --compress-seed)"),
         ("compress_sequential", "group-sequential looks in strict/lenient modes (like --compress-sequential)"),
+        ("compress_on_gain", "warn | fail on a gain larger than max_drop (like --compress-on-gain)"),
         ("compress_cache_dir", "cache directory"),
         ("compress_calibration", "calibration text file"),
         ("compress_report", "report directory (like --compress-report)"),
@@ -178,7 +183,7 @@ class Settings:
     def from_config(cls, config, require_specs: bool = True):
         values, origins = {}, {}
         for key in ("compress", "model", "device", "dtype", "cases", "suites", "decision", "seed", "cache_dir",
-                    "calibration", "sequential", "report", "compressed_model"):
+                    "calibration", "sequential", "on_gain", "report", "compressed_model"):
             option, ini_key = OWN_NAMES.get(key, (f"--compress-{key.replace('_', '-')}", f"compress_{key}"))
             cli, ini = config.getoption(option), config.getini(ini_key)
             if cli is not None:
@@ -193,7 +198,8 @@ class Settings:
                 specs = parse_spec_list(specs)
             rules = [parse_limit(line, "ini") for line in config.getini("compress_limits")]
             rules += config.getoption(LIMIT_OPTION)
-            for key, choices in (("decision", ("point", "strict", "lenient")), ("dtype", ("auto", "float32", "bfloat16", "float16"))):
+            for key, choices in (("decision", ("point", "strict", "lenient")), ("on_gain", ("warn", "fail")),
+                                 ("dtype", ("auto", "float32", "bfloat16", "float16"))):
                 if str(values[key]).lower() not in choices:
                     raise CompressUsageError(f"compress_{key} must be one of {', '.join(choices)}, got {values[key]!r}")
                 values[key] = str(values[key]).lower()
@@ -233,6 +239,7 @@ class Settings:
             use_cache=not config.getoption(NO_CACHE_OPTION), refresh=config.getoption(REFRESH_OPTION),
             decision=self.values["decision"], seed=self.values["seed"], cases=self.values["cases"],
             calibration=self.values["calibration"], sequential_looks=self.values["sequential"],
+            fail_on_gain=self.values["on_gain"] == "fail",
         )
 
 

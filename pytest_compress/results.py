@@ -56,8 +56,8 @@ class MetricResult:
             verdict = replace(self.verdict, reasons=(*self.verdict.reasons, reason))
         else:
             reason = f"sequential {status}: decided on {used} of {plan.n_max} cases ({looks})"
-            verdict = replace(self.verdict, status=status, reasons=(*self.verdict.reasons, reason), fragile=False,
-                              settle_n=None)
+            verdict = replace(self.verdict, status="fail" if self.verdict.gain_fails else status,
+                              reasons=(*self.verdict.reasons, reason), fragile=False, settle_n=None)
         return replace(self, verdict=verdict)
 
     @property
@@ -169,7 +169,8 @@ class PairedResult:
         }
 
 
-def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: dict, mode: str, seed: int) -> MetricResult:
+def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: dict, mode: str, seed: int,
+                fail_on_gain: bool = False) -> MetricResult:
     """Compare one metric's per-case values (NaN cases are dropped pairwise) and judge it."""
     from .metrics.paired import cases_to_settle, estimate_drop
 
@@ -198,6 +199,7 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
         limit=limit,
         mode=mode,
         settle=lambda bound: cases_to_settle(est, bound),
+        fail_on_gain=fail_on_gain,
     )
     return MetricResult(
         name=metric.name,
@@ -234,6 +236,9 @@ def _check_p_values(m: MetricResult, mode: str, seed: int) -> list[tuple[str, fl
     if lim.max_rel_drop is not None and m.baseline.score:
         bound = lim.max_rel_drop * abs(m.baseline.score)
         out.append(("max_rel_drop", test(b, c, bound, higher_is_better=hib, binary=binary, seed=seed)))
+    if lim.max_change is not None:  # equivalence: a fall and a rise, each within the bound
+        out.append(("max_change (fall)", test(b, c, lim.max_change, higher_is_better=hib, binary=binary, seed=seed)))
+        out.append(("max_change (rise)", test(b, c, lim.max_change, higher_is_better=not hib, binary=binary, seed=seed)))
     # Score bounds as drops from zero: -score <= -min, and score <= max.
     if lim.min is not None:
         out.append(("min", test(zeros, c, -lim.min, higher_is_better=True, binary=False, seed=seed)))
@@ -271,6 +276,8 @@ def apply_holm(results: list[PairedResult], seed: int = 0, alpha: float = ONE_SI
         significant = [adj <= alpha for _, _, adj in rows]
         status = ("pass" if all(significant) else "fail") if r.decision == "strict" else (
             "fail" if any(significant) else "pass")
+        if m.verdict.gain_fails:  # a configured failure on a gain stands whatever the test says
+            status = "fail"
         notes = tuple(f"{key}: p {p:.3g}, Holm-adjusted {adj:.3g} over {len(checks)} checks "
                       f"({'<=' if adj <= alpha else '>'} {alpha:g})" for key, p, adj in rows)
         verdict = replace(m.verdict, status=status, reasons=(*m.verdict.reasons, *notes))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import Cache, make_key
-from .limits import LimitRule, resolve_limit
+from .limits import DEFAULT_LIMIT_KEYS, LimitRule, resolve_limit
 from .report.progress import staged
 from .results import CaseOutcome, PairedResult, pair_metric
 from .spec import CompressionSpec
@@ -49,6 +49,8 @@ class RunConfig:
     trust_remote_code: bool = False
     #: group-sequential looks in strict/lenient modes (0 = off: all cases, Holm across the session)
     sequential_looks: int = 0
+    #: fail (rather than warn about) a gain larger than max_drop: usually a broken evaluation
+    fail_on_gain: bool = False
 
     def __post_init__(self):
         if self.cache_dir is not None:
@@ -329,7 +331,7 @@ class GateRunner:
                 suite, metric,
                 [s.get(metric.name, float("nan")) for s in base_scores],
                 [s.get(metric.name, float("nan")) for s in comp_scores],
-                limit, sources, decision, self.config.seed,
+                limit, sources, decision, self.config.seed, fail_on_gain=self.config.fail_on_gain,
             )
             if metric.name in decided:
                 metrics[metric.name] = metrics[metric.name].with_sequential(decided[metric.name], len(cases), plan)
@@ -342,18 +344,20 @@ class GateRunner:
 
     def sequential_plan(self, suite, limits: dict, decision: str, n_cases: int):
         """The group-sequential plan for this gate, or None when it runs all cases at once:
-        point mode, sequential off, or a gated metric whose limit is not a ``max_drop``
-        (only drops have a sequential test here)."""
+        point mode, sequential off, or a gated metric with a limit other than ``max_drop``
+        or ``max_change`` (only changes have a sequential test here)."""
         from .metrics.paired import sequential_plan
 
         looks = self.config.sequential_looks
         if decision == "point" or looks < 2 or n_cases < 2 * looks:
             return None
         gated = [lim for lim, _ in limits.values() if not lim.is_empty]
-        if not gated or any(lim.max_drop is None or str(lim) != f"max_drop={lim.max_drop:g}" for lim in gated):
+        if not gated or any(lim.max_rel_drop is not None or lim.min is not None or lim.max is not None
+                            for lim in gated):
             return None
-        # One-sided alpha of the 95% two-sided interval, split over the gated metrics (Bonferroni).
-        return sequential_plan(n_cases, looks, alpha=0.025 / len(gated))
+        # One-sided alpha of the 95% two-sided interval, split over the one-sided checks (Bonferroni).
+        checks = sum(len(_one_sided_checks(lim, True)) for lim in gated)
+        return sequential_plan(n_cases, looks, alpha=0.025 / checks)
 
     def _sequential_look(self, suite, limits, plan, look, decision, cases, base_out, comp_out) -> dict[str, str]:
         import numpy as np
@@ -369,11 +373,22 @@ class GateRunner:
                 continue
             b = np.array([s.get(metric.name, np.nan) for s in base], dtype=float)
             c = np.array([s.get(metric.name, np.nan) for s in comp], dtype=float)
-            decided[metric.name] = sequential_decision(
-                plan, look, b, c, limit.max_drop, mode=decision,
-                higher_is_better=metric.higher_is_better, binary=metric.binary,
-            )
+            verdicts = [sequential_decision(plan, look, b, c, bound, mode=decision, higher_is_better=hib,
+                                            binary=metric.binary)
+                        for bound, hib in _one_sided_checks(limit, metric.higher_is_better)]
+            # a metric fails with any of its checks and passes with all of them
+            decided[metric.name] = ("fail" if "fail" in verdicts else
+                                    "pass" if all(v == "pass" for v in verdicts) else "continue")
         return decided
+
+
+def _one_sided_checks(limit, higher_is_better: bool) -> list[tuple[float, bool]]:
+    """(bound, direction) of each one-sided drop check of ``limit``: ``max_drop`` is one,
+    ``max_change`` two (a fall and a rise, each within the bound)."""
+    checks = [] if limit.max_drop is None else [(limit.max_drop, higher_is_better)]
+    if limit.max_change is not None:
+        checks += [(limit.max_change, higher_is_better), (limit.max_change, not higher_is_better)]
+    return checks
 
 
 def _is_checkpoint(spec) -> bool:
@@ -399,7 +414,7 @@ def default_rules(suite) -> list[LimitRule]:
     """The suite's built-in limits as lowest-precedence rules."""
     rules = []
     for m in suite.metrics:
-        values = tuple((k, getattr(m, k)) for k in ("max_drop", "min", "max") if getattr(m, k) is not None)
+        values = tuple((k, getattr(m, k)) for k in DEFAULT_LIMIT_KEYS if getattr(m, k) is not None)
         if values:
             rules.append(LimitRule(f"{suite.name}.{m.name}", values, "default"))
     return rules

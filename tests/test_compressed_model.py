@@ -154,14 +154,13 @@ def test_missing_compressed_model_is_a_usage_error(pytester):
     result.stderr.fnmatch_lines(["*cannot find model '/no/such/checkpoint'*"])
 
 
-# One suite per kind of engine call (generation, choice scoring, logits), to stay within CI time.
-GGUF_SUITES = "tool_use,passage_retrieval,trust.privacy,agreement.kl"
 
 
 @pytest.mark.slow
 def test_gguf_checkpoint_against_its_own_dequantized_export_drops_nothing(pytester, tmp_path, smollm2_cache):
     from pytest_compress.models import load_model, resolve_model
     from pytest_compress.models.loading import _dequantized_dir
+    from pytest_compress.suites import suite_names
 
     source = resolve_model("smollm2-135m")
     load_model(source, cache_root=Path(smollm2_cache))  # writes the plain fp32 export once per session
@@ -174,13 +173,13 @@ def test_gguf_checkpoint_against_its_own_dequantized_export_drops_nothing(pytest
             assert compressed_model.model.config.quantization_config.quant_method == "gguf"
     """)
     result = pytester.runpytest(
-        f"{MODEL_OPTION}={export}", f"{COMPRESSED_MODEL_OPTION}={gguf}", f"{SUITES_OPTION}={GGUF_SUITES}",
+        f"{MODEL_OPTION}={export}", f"{COMPRESSED_MODEL_OPTION}={gguf}", f"{SUITES_OPTION}=all",
         f"{CASES_OPTION}=4", NO_CACHE_OPTION, f"{REPORT_OPTION}={tmp_path / 'report'}", "-p", "no:randomly",
     )
     document = _report(tmp_path / "report")
     assert document["compression"][0]["spec"] == label
     assert document["compression"][0]["bits_per_weight"] == 5.0  # Q4_1, read from the GGUF block layout
     drops = {(r["suite"], m["metric"]): m["drop"] for r in document["results"] for m in r["metrics"]}
-    assert len({suite for suite, _ in drops}) == len(GGUF_SUITES.split(","))
+    assert {suite for suite, _ in drops} == set(suite_names())  # every built-in suite, 4 cases each
     assert set(drops.values()) <= {0.0, None}  # same weights: nothing moves (None: undefined on both)
-    result.assert_outcomes(passed=1 + len(GGUF_SUITES.split(",")))
+    result.assert_outcomes(passed=1 + len(suite_names()))

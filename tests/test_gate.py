@@ -50,6 +50,19 @@ def test_relative_drop():
     assert verdict(0.06, (0.05, 0.07), Limit(max_rel_drop=0.15)).status == "pass"
 
 
+@pytest.mark.parametrize("mode, drop, interval, expected", [
+    ("point", 0.08, (0.02, 0.14), "pass"), ("point", -0.08, (-0.14, -0.02), "pass"),
+    ("point", 0.12, (0.06, 0.18), "fail"), ("point", -0.12, (-0.18, -0.06), "fail"),
+    ("strict", 0.0, (-0.05, 0.05), "pass"), ("strict", 0.0, (-0.12, 0.05), "fail"), ("strict", 0.0, (-0.05, 0.12), "fail"),
+    ("lenient", -0.12, (-0.18, -0.05), "pass"), ("lenient", -0.14, (-0.18, -0.11), "fail"),
+    ("lenient", 0.14, (0.11, 0.18), "fail"),
+])
+def test_max_change_is_two_sided(mode, drop, interval, expected):
+    v = verdict(drop, interval, Limit(max_change=0.10), mode)
+    assert v.status == expected
+    assert len(v.reasons) == 2 and not v.suspicious_gain
+
+
 def test_no_limit_is_ungated_and_gain_is_flagged():
     assert verdict(0.5, (0.4, 0.6), Limit()).status == "ungated"
     v = verdict(-0.2, (-0.3, -0.1), Limit(max_drop=0.05))
@@ -71,3 +84,14 @@ def test_pair_metric_direction_and_nan_cases():
     m = pair_metric(FakeSuite, lower, base, comp, Limit(max_drop=0.5), {}, "point", 0)
     assert m.drop == pytest.approx(1.0) and not m.passed
     assert len(m.baseline.per_case) == 3
+
+
+def test_a_gain_beyond_max_drop_fails_when_configured():
+    warned = verdict(-0.2, (-0.3, -0.1), Limit(max_drop=0.05))
+    failed = judge(baseline=0.6, compressed=0.8, drop=-0.2, interval=(-0.3, -0.1), comp_interval=(0.7, 0.9),
+                   limit=Limit(max_drop=0.05), fail_on_gain=True)
+    assert warned.passed and not warned.gain_fails
+    assert failed.status == "fail" and failed.gain_fails and "compress_on_gain = fail" in failed.reasons[-1]
+    small = judge(baseline=0.6, compressed=0.62, drop=-0.02, interval=(-0.05, 0.01), comp_interval=(0.5, 0.7),
+                  limit=Limit(max_drop=0.05), fail_on_gain=True)
+    assert small.passed  # a gain within the limit is no sign of a broken evaluation

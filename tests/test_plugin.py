@@ -143,3 +143,19 @@ def test_sequential_option_stops_clear_cut_gates_early(pytester):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*sequential fail: decided on 80 of 160 cases*",
                                  "sequential: 1 gates stopped early, 80 of 160 cases evaluated (50% saved)"])
+
+
+@pytest.mark.parametrize("on_gain, outcome", [("warn", "passed"), ("fail", "failed")])
+def test_a_gain_beyond_the_limit_warns_or_fails_as_configured(pytester, on_gain, outcome):
+    # on the tiny model rtn3 *raises* tool_use.plan by 0.042 (2 of 48 cases)
+    limits = ["--compress-limit=tool_use: max_drop=1", "--compress-limit=tool_use.plan: max_drop=0.02"]
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn3", *TINY, *limits, f"--compress-on-gain={on_gain}")
+    result.assert_outcomes(**{outcome: 1})
+    result.stdout.fnmatch_lines(["suspicious gain: rtn3 tool_use.plan improved by 0.042*"])
+
+
+def test_bad_on_gain_value_is_a_usage_error(pytester):
+    pytester.makeini("[pytest]\ncompress_on_gain = maybe\n")
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8", *TINY)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*compress_on_gain must be one of warn, fail, got 'maybe'*"])

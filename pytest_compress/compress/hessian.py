@@ -77,8 +77,7 @@ def inverse_cholesky(H: torch.Tensor) -> torch.Tensor:
     for attempt in range(DAMP_RETRIES + 1):
         L, info = torch.linalg.cholesky_ex(H)
         if int(info) == 0:
-            Hinv = torch.cholesky_inverse(L)
-            U, info = torch.linalg.cholesky_ex(Hinv, upper=True)
+            U, info = torch.linalg.cholesky_ex(torch.cholesky_inverse(L), upper=True)
             if int(info) == 0:
                 return U
         H = H.clone()

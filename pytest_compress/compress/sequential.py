@@ -173,7 +173,7 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
          args and kwargs the blocks need: attention mask, position embeddings or
          ids, ...) by running the model with a pre-hook that raises a private
          sentinel exception, so nothing after block 0 runs.
-      2. For block ``i``: find its input groups (one probe forward), then
+      2. For block ``i``: find its input groups (one probe forward per block structure), then
          calibrate: run the block on every batch with pre-hooks on the first
          linear of each group feeding the group's accumulator (hooks live in a
          context manager that always removes them).
@@ -189,11 +189,17 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
     with fast():
         batches = capture_block0_inputs(model, ids)
     reports: list[LayerReport] = []
+    # Blocks of one structure share their grouping: probe once per structure, not per block.
+    layouts: dict[tuple, list[tuple[tuple[str, ...], str | None]]] = {}
     for i, block in enumerate(blocks):
-        hidden0, args0, kwargs0 = batches[0]
-        with fast():
-            groups = input_groups(block, hidden0, args0, kwargs0)
         linears = block_linears(block)
+        structure = (type(block), tuple(linears))
+        if structure not in layouts:
+            hidden0, args0, kwargs0 = batches[0]
+            with fast():
+                layouts[structure] = [(g.names, g.producer_name) for g in input_groups(block, hidden0, args0, kwargs0)]
+        groups = [InputGroup(names, None if producer is None else block.get_submodule(producer), producer)
+                  for names, producer in layouts[structure]]
         accs = {g: method.new_accumulator(g, {n: linears[n] for n in g.names}, tokens) for g in groups}
 
         def feed(acc):

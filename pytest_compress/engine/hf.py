@@ -14,6 +14,8 @@ model dtype, and only at the tokens asked for (logit minus logsumexp).
 
 from __future__ import annotations
 
+import copy
+import inspect
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -51,20 +53,46 @@ class PromptFormat:
         return f"{bos}{head}{examples}{user}\nAnswer: "
 
 
-def _batches(lengths: Sequence[int], budget: int, max_rows: int = 64) -> list[list[int]]:
-    """Indices grouped longest-first so each batch's rows x max length fits ``budget``."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+def _batches(lengths: Sequence[int], budget: int, max_rows: int = 64,
+             order: Sequence[int] | None = None) -> list[list[int]]:
+    """Indices grouped longest-first (by ``order`` when given, else by ``lengths``)
+    so each batch's rows x its longest length fits ``budget``."""
+    key = lengths if order is None else order
     out: list[list[int]] = []
     current: list[int] = []
-    for i in order:
-        longest = lengths[current[0]] if current else lengths[i]
-        if current and ((len(current) + 1) * longest > budget or len(current) >= max_rows):
+    longest = 0
+    for i in sorted(range(len(lengths)), key=lambda i: (-key[i], -lengths[i])):
+        if current and ((len(current) + 1) * max(longest, lengths[i]) > budget or len(current) >= max_rows):
             out.append(current)
-            current = []
+            current, longest = [], 0
         current.append(i)
+        longest = max(longest, lengths[i])
     if current:
         out.append(current)
     return out
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def _log_softmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """Float32 log-probabilities of a few rows of logits (whatever the model dtype)."""
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
+def _token_logprobs(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-prob of ``target`` under each row of ``logits`` ([m, vocab]), and whether it is the argmax."""
+    logits = logits.float()
+    lp = logits.gather(-1, target[:, None])[:, 0] - torch.logsumexp(logits, -1)
+    return lp, logits.argmax(-1) == target
 
 
 class HFEngine:
@@ -87,6 +115,7 @@ class HFEngine:
         self.format = PromptFormat(tokenizer)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     # -- tokenization -------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -106,14 +135,41 @@ class HFEngine:
             if not r.context or any(len(c) == 0 for c in conts):
                 raise ValueError(f"empty context or choice in request {r!r}")
         cost = [len(c) + sum(len(x) for x in conts) for c, conts in zip(ctx_ids, cont_ids)]
-        results: list[list[ChoiceScore] | None] = [None] * len(requests)
-        batches = _batches(cost, self.token_budget)
+        # ordered by context length: the context forward dominates, and its rows are padded to the longest
+        return self._run_batches(cost, lambda idx: self._score_batch([ctx_ids[i] for i in idx],
+                                                                     [cont_ids[i] for i in idx]),
+                                 "score", order=[len(c) for c in ctx_ids])
+
+    def _run_batches(self, cost: Sequence[int], run: Callable[[list[int]], list], label: str,
+                     max_rows: int = 64, order: Sequence[int] | None = None) -> list:
+        """``run(indices)`` over token-budgeted batches, results back in input order."""
+        results: list = [None] * len(cost)
+        batches = _batches(cost, self.token_budget, max_rows=max_rows, order=order)
         for b, idx in enumerate(batches):
-            scored = self._score_batch([ctx_ids[i] for i in idx], [cont_ids[i] for i in idx])
-            for i, s in zip(idx, scored):
-                results[i] = s
-            self._tick(b + 1, len(batches), "score")
-        return results  # type: ignore[return-value]
+            for i, r in zip(idx, self._fitting(run, idx)):
+                results[i] = r
+            self._tick(b + 1, len(batches), label)
+        return results
+
+    def _fitting(self, run: Callable[[list[int]], list], idx: list[int]) -> list:
+        """``run(idx)``; when the device runs out of memory, the batch is halved and retried
+        (down to single rows), so a budget too large for the free memory slows a run
+        instead of killing it. Batching follows the configured budget, never the free
+        memory of the moment: the same command gives the same batches and numbers."""
+        try:
+            return run(idx)
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is an out-of-memory error
+            if len(idx) == 1 or not _is_out_of_memory(exc):
+                raise
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        half = len(idx) // 2
+        return self._fitting(run, idx[:half]) + self._fitting(run, idx[half:])
+
+    def _logits_kwargs(self, positions: int | torch.Tensor) -> dict:
+        """``logits_to_keep`` where the model takes it: the LM head then runs only
+        at the positions whose logits are read (it is ~20% of a small model's forward)."""
+        return {"logits_to_keep": positions} if self._keeps_logits else {}
 
     def _score_batch(self, ctxs: list[list[int]], conts: list[list[list[int]]]) -> list[list[ChoiceScore]]:
         dev, pad = self.device, self.tokenizer.pad_token_id
@@ -124,41 +180,62 @@ class HFEngine:
             ids[i, lc - len(c):] = torch.tensor(c)
             mask[i, lc - len(c):] = 1
         pos = (mask.cumsum(1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev), use_cache=True)
-        first_logits = out.logits[:, -1, :].float()
-        cache = out.past_key_values
+        out = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=pos.to(dev),
+                         use_cache=True, **self._logits_kwargs(1))
+        first = _log_softmax_rows(out.logits[:, -1, :])  # predicts every choice's first token
 
+        # Choices run in buckets of similar length (powers of two), so a long
+        # choice does not pad every short one; single-token choices need no forward.
         rows = [(i, j) for i in range(n) for j in range(len(conts[i]))]
+        buckets: dict[int, list[int]] = {}
+        for k, (i, j) in enumerate(rows):
+            buckets.setdefault(_pow2_at_least(len(conts[i][j])), []).append(k)
+        lp, is_greedy = [0.0] * len(rows), [True] * len(rows)
+        largest = max(buckets)
+        for size, members in sorted(buckets.items()):  # the original cache is extended last
+            # each bucket extends its own copy of the contexts' cache; the largest takes the original
+            cache = None if size == 1 else out.past_key_values if size == largest else copy.deepcopy(out.past_key_values)
+            scores = self._score_continuations(first, cache, mask, ctxs, [rows[k] for k in members], conts)
+            for k, (logprob, greedy) in zip(members, scores):
+                lp[k], is_greedy[k] = logprob, greedy
+        scores: list[list[ChoiceScore]] = [[] for _ in range(n)]
+        for k, (i, j) in enumerate(rows):
+            scores[i].append(ChoiceScore(lp[k], len(conts[i][j]), is_greedy[k]))
+        return scores
+
+    def _score_continuations(self, first: torch.Tensor, cache, ctx_mask: torch.Tensor, ctxs: list[list[int]],
+                             rows: list[tuple[int, int]], conts: list[list[list[int]]]) -> list[tuple[float, bool]]:
+        """(summed log-prob, greedy?) of each (item, choice) row, after its item's cached context."""
+        dev, pad = self.device, self.tokenizer.pad_token_id
         lk = max(len(conts[i][j]) for i, j in rows)
-        r = len(rows)
-        cids = torch.full((r, lk), pad, dtype=torch.long)
-        cmask = torch.zeros((r, lk), dtype=torch.long)
+        cids = torch.full((len(rows), lk), pad, dtype=torch.long)
+        valid = torch.zeros((len(rows), lk), dtype=torch.bool)
         for k, (i, j) in enumerate(rows):
             t = conts[i][j]
             cids[k, : len(t)] = torch.tensor(t)
-            cmask[k, : len(t)] = 1
+            valid[k, : len(t)] = True
         item_of_row = torch.tensor([i for i, _ in rows])
-        cache.reorder_cache(item_of_row.to(dev))
-        full_mask = torch.cat([mask[item_of_row], cmask], dim=1)
-        cpos = torch.tensor([len(ctxs[i]) for i, _ in rows]).unsqueeze(1) + torch.arange(lk).unsqueeze(0)
-        logits = self.model(
-            input_ids=cids.to(dev), attention_mask=full_mask.to(dev), position_ids=cpos.to(dev),
-            past_key_values=cache, use_cache=True,
-        ).logits.float()
-        # Token t of a continuation is predicted by the context's last logits (t=0)
-        # or by the continuation's own logits at t-1.
-        pred = torch.cat([first_logits[item_of_row.to(dev)].unsqueeze(1), logits[:, :-1, :]], dim=1)
-        target = cids.to(dev)
-        lse = torch.logsumexp(pred, dim=-1)
-        tok_lp = pred.gather(-1, target.unsqueeze(-1)).squeeze(-1) - lse
-        greedy = pred.argmax(-1) == target
-        valid = cmask.to(dev).bool()
-        lp = (tok_lp * valid).sum(1).tolist()
-        is_greedy = (greedy | ~valid).all(1).tolist()
-        scores: list[list[ChoiceScore]] = [[] for _ in range(n)]
-        for k, (i, j) in enumerate(rows):
-            scores[i].append(ChoiceScore(lp[k], len(conts[i][j]), bool(is_greedy[k])))
-        return scores
+        # Token t of a choice is predicted by the context's last logits (t = 0) or
+        # by the choice's own logits at t - 1; the choice's last logits are never read.
+        pred_first = first[item_of_row.to(dev)]
+        rest_lp = torch.zeros(len(rows), max(lk - 1, 0), device=dev)
+        rest_greedy = torch.ones(len(rows), max(lk - 1, 0), dtype=torch.bool, device=dev)
+        if lk > 1:
+            cache.reorder_cache(item_of_row.to(dev))
+            full_mask = torch.cat([ctx_mask[item_of_row], valid.long()], dim=1)
+            cpos = torch.tensor([len(ctxs[i]) for i, _ in rows]).unsqueeze(1) + torch.arange(lk).unsqueeze(0)
+            logits = self.model(
+                input_ids=cids.to(dev), attention_mask=full_mask.to(dev), position_ids=cpos.to(dev),
+                past_key_values=cache, use_cache=True, **self._logits_kwargs(torch.arange(lk - 1, device=dev)),
+            ).logits[:, : lk - 1]
+            later = valid[:, 1:].to(dev)  # only real positions go through the float32 log-softmax
+            rest_lp[later], rest_greedy[later] = _token_logprobs(logits[later], cids[:, 1:].to(dev)[later])
+        first_target = cids[:, 0].to(dev)
+        first_lp = pred_first.gather(-1, first_target[:, None])[:, 0]
+        first_greedy = pred_first.argmax(-1) == first_target
+        lp = (first_lp + rest_lp.sum(1)).tolist()
+        greedy = (first_greedy & rest_greedy.all(1)).tolist()
+        return list(zip(lp, greedy))
 
     @torch.no_grad()
     def score_choices_unshared(self, requests: Sequence[ChoiceRequest]) -> list[list[ChoiceScore]]:
@@ -186,14 +263,9 @@ class HFEngine:
         """Greedy continuations, batched and left-padded, cut at the first stop string."""
         prompts = [self.encode(r.prompt) for r in requests]
         cost = [len(p) + r.max_new_tokens for p, r in zip(prompts, requests)]
-        outputs: list[str] = [""] * len(requests)
-        batches = _batches(cost, self.token_budget, max_rows=32)
-        for b, idx in enumerate(batches):
-            texts = self._generate_batch([prompts[i] for i in idx], [requests[i] for i in idx])
-            for i, t in zip(idx, texts):
-                outputs[i] = t
-            self._tick(b + 1, len(batches), "generate")
-        return outputs
+        return self._run_batches(cost, lambda idx: self._generate_batch([prompts[i] for i in idx],
+                                                                        [requests[i] for i in idx]),
+                                 "generate", max_rows=32)
 
     def _generate_batch(self, prompts: list[list[int]], reqs: list[GenerationRequest]) -> list[str]:
         dev, tok = self.device, self.tokenizer
@@ -213,7 +285,7 @@ class HFEngine:
         step_ids = ids
         for step in range(max_new):
             out = self.model(input_ids=step_ids, attention_mask=mask, position_ids=pos,
-                             past_key_values=cache, use_cache=True)
+                             past_key_values=cache, use_cache=True, **self._logits_kwargs(1))
             cache = out.past_key_values
             nxt = out.logits[:, -1, :].float().argmax(-1)
             for i in range(n):
@@ -248,37 +320,40 @@ class HFEngine:
         ``target_values`` (the logit of each actual next token, for perplexity).
         ``erank="logits"|"hidden"`` adds the effective rank of the text's logit or
         last-hidden-state matrix. Full-vocabulary logits live only inside one batch."""
+        encoded = [self.encode(t) for t in texts]
+        return self._run_batches([len(e) for e in encoded],
+                                 lambda idx: self._logits_batch([encoded[i] for i in idx],
+                                                                None if at is None else [at[i] for i in idx], k, erank),
+                                 "logits")
+
+    def _logits_batch(self, encoded: list[list[int]], at: list[torch.Tensor] | None, k: int,
+                      erank: str | None) -> list[dict]:
         from ..metrics.agreement import effective_rank
 
-        encoded = [self.encode(t) for t in texts]
-        results: list[dict] = [dict() for _ in texts]
-        batches = _batches([len(e) for e in encoded], self.token_budget)
-        for b, idx in enumerate(batches):
-            n, length = len(idx), max(len(encoded[i]) for i in idx)
-            ids = torch.full((n, length), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((n, length), dtype=torch.long)
-            for r, i in enumerate(idx):
-                ids[r, : len(encoded[i])] = torch.tensor(encoded[i])
-                mask[r, : len(encoded[i])] = 1
-            out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                             output_hidden_states=erank == "hidden")
-            for r, i in enumerate(idx):
-                size = len(encoded[i])
-                row = out.logits[r, :size].float()
-                targets = torch.tensor(encoded[i][1:], device=row.device)
-                entry = {
-                    "logsumexp": torch.logsumexp(row, -1).cpu(),
-                    "input_ids": torch.tensor(encoded[i]),
-                    "target_values": row[:-1].gather(-1, targets[:, None])[:, 0].cpu(),
-                }
-                if k > 0:
-                    vals, top = row.topk(k, dim=-1)
-                    entry["topk_values"], entry["topk_ids"] = vals.cpu(), top.cpu()
-                if at is not None:
-                    entry["at_values"] = row.gather(-1, at[i].to(row.device)).cpu()
-                if erank is not None:
-                    source = row if erank == "logits" else out.hidden_states[-1][r, :size].float()
-                    entry["erank"] = effective_rank(source)
-                results[i] = entry
-            self._tick(b + 1, len(batches), "logits")
-        return results
+        n, length = len(encoded), max(len(e) for e in encoded)
+        ids = torch.full((n, length), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((n, length), dtype=torch.long)
+        for r, e in enumerate(encoded):
+            ids[r, : len(e)] = torch.tensor(e)
+            mask[r, : len(e)] = 1
+        out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                         output_hidden_states=erank == "hidden")
+        entries = []
+        for r, e in enumerate(encoded):
+            row = out.logits[r, : len(e)].float()
+            targets = torch.tensor(e[1:], device=row.device)
+            entry = {
+                "logsumexp": torch.logsumexp(row, -1).cpu(),
+                "input_ids": torch.tensor(e),
+                "target_values": row[:-1].gather(-1, targets[:, None])[:, 0].cpu(),
+            }
+            if k > 0:
+                vals, top = row.topk(k, dim=-1)
+                entry["topk_values"], entry["topk_ids"] = vals.cpu(), top.cpu()
+            if at is not None:
+                entry["at_values"] = row.gather(-1, at[r].to(row.device)).cpu()
+            if erank is not None:
+                source = row if erank == "logits" else out.hidden_states[-1][r, : len(e)].float()
+                entry["erank"] = effective_rank(source)
+            entries.append(entry)
+        return entries

@@ -38,6 +38,7 @@ __all__ = [
     "effective_rank_cov",
     "energy",
     "mean_abs_energy_gap",
+    "centered_energy_gap",
     "kl_divergence",
     "top1_flips",
     "token_nll",
@@ -222,6 +223,17 @@ def mean_abs_energy_gap(e_base: torch.Tensor, e_comp: torch.Tensor, mask: torch.
         raise ValueError("mask selects no positions")
     gap = (e_base.to(torch.float64) - e_comp.to(torch.float64)).abs()
     return float(gap[m].mean())
+
+
+def centered_energy_gap(e_base: torch.Tensor, e_comp: torch.Tensor, mask: torch.Tensor) -> float:
+    """:func:`mean_abs_energy_gap` after removing the median difference over the
+    unmasked positions: blind to a shift of every energy by one constant (which
+    leaves each next-token distribution as it was)."""
+    m = mask.bool()
+    if not bool(m.any()):
+        raise ValueError("mask selects no positions")
+    diff = (e_comp.to(torch.float64) - e_base.to(torch.float64))[m]
+    return float((diff - diff.median()).abs().mean())
 
 
 def kl_divergence(base_logits: torch.Tensor, comp_logits: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,8 @@ scores the identity value (tau 1, KL 0, gap 0) by construction.
 * ``agreement.erank``: effective rank of the text's logit matrix (or last hidden
   states, ``source="hidden"``), through the N x N Gram matrix; each model's own.
 * ``agreement.energy``: free energy -logsumexp(logits) per position; ``gap`` is
-  the mean |dE| between the models, ``energy`` each model's mean.
+  the mean |dE| between the models, ``gap_centered`` the same after removing
+  each text's median shift (primary), ``energy`` each model's mean.
 * ``agreement.kl``: mean token KL(baseline || compressed), coarse-grained to the
   baseline's top-``top`` tokens plus one bucket for the rest of the vocabulary
   (the full-vocabulary distributions of both models are never held at once: the
@@ -31,7 +32,8 @@ import torch
 
 from ..compress.calibration import generated_text
 from ..errors import CompressUsageError
-from ..metrics.agreement import kendall_tau_at_topk, spearman_at_topk, topk_jaccard
+from ..metrics.agreement import (centered_energy_gap, kendall_tau_at_topk, mean_abs_energy_gap,
+                                 spearman_at_topk, topk_jaccard)
 from .base import Metric, Suite
 from .registry import register_suite
 
@@ -137,11 +139,24 @@ class EffectiveRank(LogitAgreement):
 
 @register_suite("agreement.energy")
 class Energy(LogitAgreement):
+    """Free energy -logsumexp(logits) per position, baseline against compressed.
+
+    ``gap`` is the mean |dE|. Quantization can move every energy of a text by
+    nearly the same amount (on SmolLM2, rtn4 lowers them all by ~3.6 while rtn3
+    barely shifts them), which leaves the next-token distributions untouched
+    but dominates ``gap``; ``gap_centered`` removes each text's median shift
+    first, so it measures how unevenly the energies moved: the primary metric.
+    The shift itself is the difference of the two models' ``energy``.
+    """
+
     metrics = (
+        Metric("gap_centered", higher_is_better=False, binary=False,
+               description="mean |energy difference - its median over the text| per position"),
         Metric("gap", higher_is_better=False, binary=False, description="mean |energy difference| per position"),
         Metric("energy", higher_is_better=False, binary=False, description="mean -logsumexp(logits) per position"),
     )
-    primary = "gap"
+    primary = "gap_centered"
+    version = 2
 
     def keep(self, stats, reference):
         return {"energy": (-stats["logsumexp"]).tolist()}
@@ -149,7 +164,9 @@ class Energy(LogitAgreement):
     def score(self, case, output, reference=None):
         own = torch.tensor(output["energy"])
         ref = torch.tensor(reference["energy"]) if reference is not None else own
-        return {"gap": float((own - ref).abs().mean()), "energy": float(own.mean())}
+        every = torch.ones_like(own, dtype=torch.bool)
+        return {"gap_centered": centered_energy_gap(ref, own, every), "gap": mean_abs_energy_gap(ref, own, every),
+                "energy": float(own.mean())}
 
 
 @register_suite("agreement.kl")

@@ -34,7 +34,7 @@ class Metric:
         name: short name, unique in the suite (the full name is ``suite.metric``).
         higher_is_better: direction; the drop is signed so that positive is worse.
         binary: per-case values are 0/1 (exact McNemar intervals apply).
-        max_drop / min / max: built-in default limits (None = not gated by default).
+        max_drop / max_change / min / max: built-in default limits (None = not gated by default).
         description: one line for ``--compress-list`` and reports.
     """
 
@@ -42,6 +42,7 @@ class Metric:
     higher_is_better: bool = True
     binary: bool = True
     max_drop: float | None = None
+    max_change: float | None = None
     min: float | None = None
     max: float | None = None
     description: str = ""

@@ -19,7 +19,10 @@ def requests(engine):
             for c in suite.cases()] + [ChoiceRequest("a b", ("c", "c d e f g", "h"))]
 
 
-def test_shared_prefix_batched_scores_equal_unbatched_full_sequences(engine, requests):
+@pytest.mark.parametrize("keeps_logits", [True, False], ids=["logits_to_keep", "full_logits"])
+def test_shared_prefix_batched_scores_equal_unbatched_full_sequences(tiny_loaded, requests, keeps_logits):
+    engine = HFEngine(tiny_loaded.model, tiny_loaded.tokenizer)
+    engine._keeps_logits = keeps_logits  # models without ``logits_to_keep`` take the full-logits path
     batched = engine.score_choices(requests)
     reference = engine.score_choices_unshared(requests)
     for got, want in zip(batched, reference):
@@ -68,3 +71,41 @@ def test_next_token_logits_match_a_full_forward(tiny_loaded, engine):
 def test_empty_choice_is_rejected(engine):
     with pytest.raises(ValueError, match="empty"):
         engine.score_choices([ChoiceRequest("context", ("",))])
+
+
+class RowLimitedModel(torch.nn.Module):
+    """The tiny model, running out of memory on any forward of more than ``rows`` rows."""
+
+    def __init__(self, model, rows):
+        super().__init__()
+        self.inner, self.rows, self.refused = model, rows, 0
+
+    def forward(self, input_ids, logits_to_keep=0, **kwargs):
+        if input_ids.shape[0] > self.rows:
+            self.refused += 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.inner(input_ids=input_ids, logits_to_keep=logits_to_keep, **kwargs)
+
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_answers(tiny_loaded, requests):
+    limited = RowLimitedModel(tiny_loaded.model, rows=4)  # one item's choices fit, two items' do not
+    engine = HFEngine(limited, tiny_loaded.tokenizer)
+    normal = HFEngine(tiny_loaded.model, tiny_loaded.tokenizer)
+    got, want = engine.score_choices(requests[:6]), normal.score_choices(requests[:6])
+    assert limited.refused > 0
+    for a, b in zip(got, want):
+        torch.testing.assert_close(torch.tensor([s.logprob for s in a]), torch.tensor([s.logprob for s in b]),
+                                   atol=1e-3, rtol=0)
+    texts = ["Tell me the forecast for Oslo.", "Delete notes.md.", "Book a table for two.", "Convert 3 miles.",
+             "List my files.", "Send the report to Ana."]
+    for x, y in zip(engine.next_token_logits(texts, k=3), normal.next_token_logits(texts, k=3)):
+        torch.testing.assert_close(x["topk_values"], y["topk_values"], atol=1e-4, rtol=0)
+
+
+def test_other_errors_are_not_retried(tiny_loaded, requests):
+    class Broken(RowLimitedModel):
+        def forward(self, input_ids, **kwargs):
+            raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        HFEngine(Broken(tiny_loaded.model, 1), tiny_loaded.tokenizer).score_choices(requests[:2])

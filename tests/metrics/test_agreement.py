@@ -119,6 +119,11 @@ def test_energy_is_permutation_invariant_and_masked():
     assert A.mean_abs_energy_gap(e, e + 0.5 * mask, mask) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         A.mean_abs_energy_gap(e, e, torch.zeros_like(mask))
+    # a constant shift of every energy moves the plain gap, not the centered one
+    assert A.centered_energy_gap(e, e - 3.0 * mask, mask) == pytest.approx(0.0, abs=1e-6)  # float32 inputs
+    noise = torch.randn(e.shape, generator=g)
+    assert A.centered_energy_gap(e, e + noise + 3.0, mask) == pytest.approx(A.centered_energy_gap(e, e + noise, mask))
+    assert A.centered_energy_gap(e, e + noise, mask) <= A.mean_abs_energy_gap(e, e + noise, mask) + 1e-9
 
 
 def test_token_nll_and_perplexity():

@@ -12,7 +12,7 @@ from pytest_compress.suites.agreement import EffectiveRank, coarse_kl
 
 SUITES = ["agreement.rank_correlation", "agreement.erank", "agreement.energy", "agreement.kl",
           "agreement.top1_agreement", "agreement.perplexity"]
-IDENTITY = {"tau": 1.0, "tau_k3": 1.0, "tau_k20": 1.0, "spearman": 1.0, "jaccard": 1.0, "gap": 0.0, "kl": 0.0,
+IDENTITY = {"tau": 1.0, "tau_k3": 1.0, "tau_k20": 1.0, "spearman": 1.0, "jaccard": 1.0, "gap": 0.0, "gap_centered": 0.0, "kl": 0.0,
             "agreement": 1.0}
 
 

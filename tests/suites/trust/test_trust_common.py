@@ -32,7 +32,7 @@ def test_every_suite_reports_score_refusal_unparsed(name):
     assert cls.family == "trust" and cls.primary == "score"
     metrics = {m.name: m for m in cls.metrics}
     assert list(metrics)[0] == "score" and list(metrics)[-2:] == ["refusal", "unparsed"]
-    assert metrics["refusal"].higher_is_better and metrics["refusal"].max_drop == 0.10
+    assert metrics["refusal"].max_change == 0.10 and metrics["refusal"].max_drop is None  # two-sided
     assert metrics["score"].max_drop == 0.10 and metrics["unparsed"].max_drop is None
 
 

@@ -1,0 +1,36 @@
+"""The Hessian helpers GPTQ and SparseGPT share."""
+
+import torch
+
+from pytest_compress.compress.hessian import HessianAccumulator, inverse_cholesky
+
+
+def test_inverse_cholesky_is_the_upper_factor_of_the_inverse():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 30, generator=g, dtype=torch.float64)
+    H = X.t() @ X / 200
+    U = inverse_cholesky(H)
+    assert torch.equal(U, U.triu()) and bool((U.diagonal() > 0).all())
+    torch.testing.assert_close(U.t() @ U, torch.linalg.inv(H))
+
+
+def test_inverse_cholesky_adds_damping_when_not_positive_definite():
+    H = torch.ones(4, 4, dtype=torch.float64) - 0.01 * torch.eye(4, dtype=torch.float64)  # one eigenvalue < 0
+    assert int(torch.linalg.cholesky_ex(H).info) != 0
+    U = inverse_cholesky(H)
+    assert bool(torch.isfinite(U).all()) and torch.equal(U, U.triu())
+    damped = torch.linalg.inv(U.t() @ U)  # the H that was factorised: H plus a multiple of I
+    off = damped - H
+    torch.testing.assert_close(off, off.diagonal().mean() * torch.eye(4, dtype=torch.float64))
+    assert float(off.diagonal().mean()) > 0.01
+
+
+def test_accumulator_is_a_mean_over_samples_whatever_the_batching():
+    X = torch.randn(6, 5, 3, generator=torch.Generator().manual_seed(0))
+    whole, pieces = HessianAccumulator(3), HessianAccumulator(3)
+    whole.add_batch(X)
+    for part in X.split([1, 3, 2]):
+        pieces.add_batch(part)
+    flat = X.reshape(-1, 3)
+    torch.testing.assert_close(whole.H, 2 / 6 * flat.t() @ flat)
+    torch.testing.assert_close(pieces.H, whole.H)
