@@ -55,11 +55,15 @@ def test_missing_model_is_a_usage_error(pytester):
     result.stderr.fnmatch_lines(["*cannot find model '/no/such/dir'*"])
 
 
-def test_bad_ini_limit_is_a_usage_error(pytester):
-    pytester.makeini("[pytest]\ncompress_limits =\n    tool_use: maxdrop=0.1\n")
+@pytest.mark.parametrize("ini, message", [
+    ("compress_limits =\n    tool_use: maxdrop=0.1", "*Did you mean 'max_drop'*"),
+    ("compress_on_gain = maybe", "*compress_on_gain must be one of warn, fail, got 'maybe'*"),
+])
+def test_bad_ini_value_is_a_usage_error(pytester, ini, message):
+    pytester.makeini(f"[pytest]\n{ini}\n")
     result = pytester.runpytest(f"{COMPRESS_OPTION}=none", *TINY)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*Did you mean 'max_drop'*"])
+    result.stderr.fnmatch_lines([message])
 
 
 @pytest.mark.parametrize("spec", ["none", "rtn8"])
@@ -153,9 +157,3 @@ def test_a_gain_beyond_the_limit_warns_or_fails_as_configured(pytester, on_gain,
     result.assert_outcomes(**{outcome: 1})
     result.stdout.fnmatch_lines(["suspicious gain: rtn3 tool_use.plan improved by 0.042*"])
 
-
-def test_bad_on_gain_value_is_a_usage_error(pytester):
-    pytester.makeini("[pytest]\ncompress_on_gain = maybe\n")
-    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8", *TINY)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*compress_on_gain must be one of warn, fail, got 'maybe'*"])
