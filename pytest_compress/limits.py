@@ -47,6 +47,15 @@ class Limit:
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
 
+    def drop_checks(self, higher_is_better: bool) -> list[tuple[str, float, bool]]:
+        """(label, bound, direction) of each one-sided check on the drop itself: one for
+        ``max_drop``, two for ``max_change`` (a fall and a rise, each within the bound)."""
+        checks = [] if self.max_drop is None else [("max_drop", self.max_drop, higher_is_better)]
+        if self.max_change is not None:
+            checks += [("max_change (fall)", self.max_change, higher_is_better),
+                       ("max_change (rise)", self.max_change, not higher_is_better)]
+        return checks
+
     def __str__(self) -> str:
         parts = [f"{f.name}={getattr(self, f.name):g}" for f in fields(self) if getattr(self, f.name) is not None]
         return ", ".join(parts) or "none"

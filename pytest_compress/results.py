@@ -231,14 +231,11 @@ def _check_p_values(m: MetricResult, mode: str, seed: int) -> list[tuple[str, fl
     zeros = np.zeros_like(c)
     binary = m.interval_method == "tango-score"
     hib, lim, out = m.higher_is_better, m.limit, []
-    if lim.max_drop is not None:
-        out.append(("max_drop", test(b, c, lim.max_drop, higher_is_better=hib, binary=binary, seed=seed)))
+    out += [(label, test(b, c, bound, higher_is_better=direction, binary=binary, seed=seed))
+            for label, bound, direction in lim.drop_checks(hib)]
     if lim.max_rel_drop is not None and m.baseline.score:
         bound = lim.max_rel_drop * abs(m.baseline.score)
         out.append(("max_rel_drop", test(b, c, bound, higher_is_better=hib, binary=binary, seed=seed)))
-    if lim.max_change is not None:  # equivalence: a fall and a rise, each within the bound
-        out.append(("max_change (fall)", test(b, c, lim.max_change, higher_is_better=hib, binary=binary, seed=seed)))
-        out.append(("max_change (rise)", test(b, c, lim.max_change, higher_is_better=not hib, binary=binary, seed=seed)))
     # Score bounds as drops from zero: -score <= -min, and score <= max.
     if lim.min is not None:
         out.append(("min", test(zeros, c, -lim.min, higher_is_better=True, binary=False, seed=seed)))

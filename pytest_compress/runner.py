@@ -356,7 +356,7 @@ class GateRunner:
                             for lim in gated):
             return None
         # One-sided alpha of the 95% two-sided interval, split over the one-sided checks (Bonferroni).
-        checks = sum(len(_one_sided_checks(lim, True)) for lim in gated)
+        checks = sum(len(lim.drop_checks(True)) for lim in gated)
         return sequential_plan(n_cases, looks, alpha=0.025 / checks)
 
     def _sequential_look(self, suite, limits, plan, look, decision, cases, base_out, comp_out) -> dict[str, str]:
@@ -375,20 +375,11 @@ class GateRunner:
             c = np.array([s.get(metric.name, np.nan) for s in comp], dtype=float)
             verdicts = [sequential_decision(plan, look, b, c, bound, mode=decision, higher_is_better=hib,
                                             binary=metric.binary)
-                        for bound, hib in _one_sided_checks(limit, metric.higher_is_better)]
+                        for _, bound, hib in limit.drop_checks(metric.higher_is_better)]
             # a metric fails with any of its checks and passes with all of them
             decided[metric.name] = ("fail" if "fail" in verdicts else
                                     "pass" if all(v == "pass" for v in verdicts) else "continue")
         return decided
-
-
-def _one_sided_checks(limit, higher_is_better: bool) -> list[tuple[float, bool]]:
-    """(bound, direction) of each one-sided drop check of ``limit``: ``max_drop`` is one,
-    ``max_change`` two (a fall and a rise, each within the bound)."""
-    checks = [] if limit.max_drop is None else [(limit.max_drop, higher_is_better)]
-    if limit.max_change is not None:
-        checks += [(limit.max_change, higher_is_better), (limit.max_change, not higher_is_better)]
-    return checks
 
 
 def _is_checkpoint(spec) -> bool:
