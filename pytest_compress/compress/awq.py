@@ -36,6 +36,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .hessian import add_gram
 from .layers import set_weight_matrix, weight_matrix
 from .quantizer import group_bounds, quantize_rtn
 from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
@@ -65,7 +66,7 @@ class ActivationAccumulator:
     def add_batch(self, x: torch.Tensor) -> None:
         x = x.reshape(-1, x.shape[-1]).to(self.abs_sum.device, torch.float32)
         self.abs_sum += x.abs().sum(dim=0)
-        self.gram += x.t() @ x
+        add_gram(self.gram, x, 1.0)
         self.count += x.shape[0]
 
     @property

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from .hessian import PERCDAMP, HessianMethod, inverse_cholesky, prepare_hessian
-from .quantizer import fake_quantize, group_bounds, row_qparams
+from .quantizer import group_bounds, max_q, row_qparams
 from .registry import LayerReport, register_method
 from .layers import set_weight_matrix, weight_matrix
 from .rtn import relative_error
@@ -36,10 +36,18 @@ GPTQ_PERCDAMP = PERCDAMP
 GPTQ_PRECISION = torch.float32  # all GPTQ math runs in this dtype, whatever the model's
 
 
-def _params(Wg: torch.Tensor, mask_g, bits: int, symmetric: bool):
-    if mask_g is not None:
-        Wg = Wg.masked_fill(mask_g, 0.0)
-    return row_qparams(Wg, bits, symmetric)
+def _grid(WgT: torch.Tensor, mask_gT, bits: int, symmetric: bool):
+    """``(scale, lo, hi)`` per row for a group given transposed (``[group cols, rows]``).
+
+    ``clamp(round(w / scale), lo, hi) * scale`` is the quantizer's
+    ``(clamp(round(w / scale) + zero, 0, maxq) - zero) * scale`` with the zero folded
+    into the bounds: exact (every term is an integer-valued float) and two kernels
+    fewer per column.
+    """
+    if mask_gT is not None:
+        WgT = WgT.masked_fill(mask_gT, 0.0)
+    scale, zero = (t.flatten() for t in row_qparams(WgT, bits, symmetric, dim=0))
+    return scale, -zero, max_q(bits) - zero
 
 
 def gptq_quantize(
@@ -53,36 +61,42 @@ def gptq_quantize(
     block_size: int = GPTQ_BLOCK_SIZE,
     percdamp: float = GPTQ_PERCDAMP,
 ) -> torch.Tensor:
-    """Fake-quantized ``W`` (``[rows, cols]``) given the layer's input Hessian ``H``."""
-    W = W.to(GPTQ_PRECISION).clone()
-    rows, cols = W.shape
-    H, _dead = prepare_hessian(H.to(GPTQ_PRECISION), W, percdamp)
+    """Fake-quantized ``W`` (``[rows, cols]``) given the layer's input Hessian ``H``.
+
+    Returns a transposed view (``WT.t()``); the caller's ``W`` is never written.
+    """
+    # The loop runs on a transposed copy: one column of W is then one contiguous row.
+    WT = W.t().to(GPTQ_PRECISION, memory_format=torch.contiguous_format, copy=True)
+    cols, rows = WT.shape
+    H, _dead = prepare_hessian(H.to(GPTQ_PRECISION), WT.t(), percdamp)
     bounds = group_bounds(cols, group_size)
     group_of = torch.zeros(cols, dtype=torch.long)
     for g, (a, b) in enumerate(bounds):
         group_of[a:b] = g
     static = None
     if act_order or len(bounds) == 1:
-        static = [tuple(t[:, 0] for t in _params(W[:, a:b], None if zero_mask is None else zero_mask[:, a:b], bits, symmetric))
+        static = [_grid(WT[a:b], None if zero_mask is None else zero_mask[:, a:b].t(), bits, symmetric)
                   for a, b in bounds]
-    perm = torch.arange(cols, device=W.device)
+    perm = torch.arange(cols, device=WT.device)
     if act_order:
         perm = torch.argsort(torch.diag(H), descending=True)
-        W, H = W[:, perm], H[perm][:, perm]
-    # The loop runs on transposed copies: one column of W is then one contiguous row.
-    WT = W.t().contiguous()
-    maskT = None if zero_mask is None else zero_mask.to(W.device)[:, perm].t().contiguous()
+        WT, H = WT[perm], H[perm][:, perm]
+    maskT = None if zero_mask is None else zero_mask.to(WT.device)[:, perm].t().contiguous()
     group_end = dict(bounds)
     # Python lists: the column loop runs cols times per layer, so no tensor indexing in it.
     static_of_col = None if static is None else [static[g] for g in group_of[perm].tolist()]
     Hinv = inverse_cholesky(H)
     QT = torch.empty_like(WT)
-    scale = zero = None
+    grid = None
     for i1 in range(0, cols, block_size):
         i2 = min(i1 + block_size, cols)
-        W1 = WT[i1:i2].clone()
+        W1 = WT[i1:i2]  # updated in place: the loop owns WT
         Err1 = torch.empty_like(W1)
         Hinv1 = Hinv[i1:i2, i1:i2]
+        # Row views and pivots made once per block: the loop below is Python-bound, so
+        # each column runs seven small kernels and no indexing of its own.
+        w_rows, q_rows, err_rows, h_rows = W1.unbind(), QT[i1:i2].unbind(), Err1.unbind(), Hinv1.unbind()
+        pivots = Hinv1.diagonal().tolist()
         # Sub-blocks bound the per-column rank-1 updates to a few columns; a group
         # starting inside the block starts a sub-block, so its grid sees every update
         # of the block so far, exactly as with the reference's single-level loop.
@@ -91,25 +105,24 @@ def gptq_quantize(
             for i in range(s1, s2):
                 col = i1 + i
                 if static_of_col is not None:
-                    scale, zero = static_of_col[col]
+                    grid = static_of_col[col]
                 elif col in group_end:
                     end = group_end[col]
-                    Wg = torch.cat([W1[i : end - i1], WT[i2:end]]).t()
-                    scale, zero = (t[:, 0] for t in _params(Wg, None if maskT is None else maskT[col:end].t(), bits, symmetric))
-                w = W1[i]
-                q = fake_quantize(w, scale, zero, bits)
+                    WgT = torch.cat([W1[i : end - i1], WT[i2:end]])
+                    grid = _grid(WgT, None if maskT is None else maskT[col:end], bits, symmetric)
+                scale, lo, hi = grid
+                w, q, err = w_rows[i], q_rows[i], err_rows[i]
+                torch.div(w, scale, out=q).round_().clamp_(lo, hi).mul_(scale)
                 if maskT is not None:
                     q.masked_fill_(maskT[col], 0.0)
-                QT[col] = q
-                err = (w - q).div_(Hinv1[i, i])
-                W1[i:s2].addr_(Hinv1[i, i:s2], err, alpha=-1)
-                Err1[i] = err
+                torch.sub(w, q, out=err).div_(pivots[i])
+                if i + 1 < s2:
+                    W1[i + 1 : s2].addr_(h_rows[i][i + 1 : s2], err, alpha=-1)
             W1[s2:].addmm_(Hinv1[s1:s2, s2:].t(), Err1[s1:s2], alpha=-1)
         WT[i2:].addmm_(Hinv[i1:i2, i2:].t(), Err1, alpha=-1)
-    Q = QT.t()
     if act_order:
-        Q = Q[:, torch.argsort(perm)]
-    return Q.contiguous()
+        QT = QT[torch.argsort(perm)]
+    return QT.t()
 
 
 @register_method("gptq")

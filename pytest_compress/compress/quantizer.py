@@ -27,12 +27,15 @@ def max_q(bits: int) -> int:
     return 2**bits - 1
 
 
-def row_qparams(W: torch.Tensor, bits: int, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-row ``(scale, zero)`` of shape ``[rows, 1]`` for the columns of ``W``."""
+def row_qparams(W: torch.Tensor, bits: int, symmetric: bool, dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row ``(scale, zero)`` of shape ``[rows, 1]`` for the columns of ``W``.
+
+    ``dim=0`` takes ``W`` transposed (``[cols, rows]``, rows contiguous) and returns
+    ``[1, rows]``: reducing along the contiguous axis is what makes that layout fast.
+    """
     W = W.float()
-    zeros = torch.zeros(W.shape[0], device=W.device)
-    wmin = torch.minimum(W.min(dim=1).values, zeros)
-    wmax = torch.maximum(W.max(dim=1).values, zeros)
+    # amin and amax, not aminmax: the fused kernel is ~10x slower on this build.
+    wmin, wmax = W.amin(dim).clamp(max=0), W.amax(dim).clamp(min=0)
     if symmetric:
         wmax = torch.maximum(wmin.abs(), wmax)
         wmin = -wmax
@@ -44,7 +47,7 @@ def row_qparams(W: torch.Tensor, bits: int, symmetric: bool) -> tuple[torch.Tens
         zero = torch.full_like(scale, (max_q(bits) + 1) / 2)
     else:
         zero = torch.round(-wmin / scale)
-    return scale.unsqueeze(1), zero.unsqueeze(1)
+    return scale.unsqueeze(dim), zero.unsqueeze(dim)
 
 
 def quantize_codes(W: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, bits: int) -> torch.Tensor:

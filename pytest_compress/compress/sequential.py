@@ -27,7 +27,7 @@ SEQUENTIAL_BATCH_SIZE = 8
 
 
 class _StopForward(Exception):
-    """Private sentinel: raised by the block-0 pre-hook once its inputs are captured."""
+    """Private sentinel: raised by a pre-hook once the inputs it waits for are captured."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,10 +132,19 @@ def capture_block0_inputs(model: nn.Module, ids: torch.Tensor, batch_size: int =
     return captured
 
 
-def input_groups(block: nn.Module, hidden, args, kwargs) -> list[InputGroup]:
+@dataclass(frozen=True, eq=False)
+class BlockLayout:
+    """What one probe forward of a block tells: its input groups (in block order) and
+    the block-relative name of the linear it calls last."""
+
+    groups: tuple[InputGroup, ...]
+    last_linear: str
+
+
+def probe_block(block: nn.Module, hidden, args, kwargs) -> BlockLayout:
     """Group the block's linears by identical input tensor, with the submodule producing it."""
     linears = block_linears(block)
-    seen_in: dict[str, torch.Tensor] = {}
+    seen_in: dict[str, torch.Tensor] = {}  # in call order
     outputs: list[tuple[str, nn.Module, torch.Tensor]] = []
 
     def pre(name):
@@ -152,6 +161,8 @@ def input_groups(block: nn.Module, hidden, args, kwargs) -> list[InputGroup]:
     others = {m: post(n) for n, m in block.named_modules() if n and not is_linear(m)}
     with hooked(pre={m: pre(n) for n, m in linears.items()}, post=others):
         block(hidden, *args, **kwargs)
+    if not seen_in:
+        raise CompressError(f"{type(block).__name__}.forward() called none of its linear layers")
     groups: list[InputGroup] = []
     done: set[str] = set()
     for name in linears:
@@ -162,7 +173,7 @@ def input_groups(block: nn.Module, hidden, args, kwargs) -> list[InputGroup]:
         done.update(names)
         producer = next(((n, m) for n, m, out in outputs if out is x), (None, None))
         groups.append(InputGroup(names, producer[1], producer[0]))
-    return groups
+    return BlockLayout(tuple(groups), next(reversed(seen_in)))
 
 
 def run_sequential(model: nn.Module, ctx: CompressionContext, method: SequentialMethod) -> list[LayerReport]:
@@ -176,9 +187,12 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
       2. For block ``i``: find its input groups (one probe forward per block structure), then
          calibrate: run the block on every batch with pre-hooks on the first
          linear of each group feeding the group's accumulator (hooks live in a
-         context manager that always removes them).
+         context manager that always removes them). The calibration forward
+         stops at the last linear's input, as the sentinel of step 1 does: what
+         that linear and the rest of the block compute is never read.
       3. Let the method compress the block's linears from its accumulators.
-      4. Re-run the block, hooks off, to get its outputs *with compressed weights*.
+      4. Re-run the block, hooks off, to get its outputs *with compressed weights*
+         (not for the last block: nothing reads them).
       5. Those outputs become block ``i + 1``'s inputs; block ``i``'s are dropped.
     """
     ids = calibration_tensor(ctx.calibration)
@@ -189,17 +203,19 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
     with fast():
         batches = capture_block0_inputs(model, ids)
     reports: list[LayerReport] = []
-    # Blocks of one structure share their grouping: probe once per structure, not per block.
-    layouts: dict[tuple, list[tuple[tuple[str, ...], str | None]]] = {}
+    # Blocks of one structure share their layout: probe once per structure, not per block.
+    layouts: dict[tuple, tuple[list[tuple[tuple[str, ...], str | None]], str]] = {}
     for i, block in enumerate(blocks):
         linears = block_linears(block)
         structure = (type(block), tuple(linears))
         if structure not in layouts:
             hidden0, args0, kwargs0 = batches[0]
             with fast():
-                layouts[structure] = [(g.names, g.producer_name) for g in input_groups(block, hidden0, args0, kwargs0)]
+                layout = probe_block(block, hidden0, args0, kwargs0)
+            layouts[structure] = [(g.names, g.producer_name) for g in layout.groups], layout.last_linear
+        group_names, last_linear = layouts[structure]
         groups = [InputGroup(names, None if producer is None else block.get_submodule(producer), producer)
-                  for names, producer in layouts[structure]]
+                  for names, producer in group_names]
         accs = {g: method.new_accumulator(g, {n: linears[n] for n in g.names}, tokens) for g in groups}
 
         def feed(acc):
@@ -208,14 +224,23 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
                     acc.add_batch(inputs[0].detach())
             return fn
 
-        with hooked(pre={linears[g.names[0]]: feed(accs[g]) for g in groups}), fast():
+        def stop(module, inputs):
+            raise _StopForward
+
+        # Pre-hooks run in registration order: the last linear's feed (if any) before the stop.
+        with hooked(pre={linears[g.names[0]]: feed(accs[g]) for g in groups}), \
+                hooked(pre={linears[last_linear]: stop}), fast():
             for hidden, args, kwargs in batches:
-                block(hidden, *args, **kwargs)
+                try:
+                    block(hidden, *args, **kwargs)
+                except _StopForward:
+                    pass
         reports += method.compress_block(block, f"{prefix}.{i}.", groups, accs)
         for acc in accs.values():
             acc.free()
         del accs
-        with fast():
-            batches = [(_block_output(block(h, *a, **k)), a, k) for h, a, k in batches]
+        if i + 1 < len(blocks):
+            with fast():
+                batches = [(_block_output(block(h, *a, **k)), a, k) for h, a, k in batches]
         ctx.tick(i + 1, len(blocks), f"{prefix}.{i}")
     return reports

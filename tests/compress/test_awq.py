@@ -10,7 +10,7 @@ from pytest_compress.compress.awq import AWQ, fold_into_linear, fold_into_norm, 
 from pytest_compress.compress.layers import compressible_layers, decoder_blocks, set_weight_matrix, weight_matrix
 from pytest_compress.compress.registry import CompressionContext
 from pytest_compress.compress.quantizer import quantize_rtn
-from pytest_compress.compress.sequential import input_groups, capture_block0_inputs
+from pytest_compress.compress.sequential import capture_block0_inputs, probe_block
 from pytest_compress.spec import parse_spec
 
 from tiny_models import ARCHS, calib, tiny_model
@@ -27,7 +27,7 @@ def test_norm_folding_preserves_the_model(arch):
     batch = capture_block0_inputs(model, ids)[0]
     folded = 0
     for bi, block in enumerate(decoder_blocks(model)):
-        for gi, group in enumerate(input_groups(block, *batch)):
+        for gi, group in enumerate(probe_block(block, *batch).groups):
             if "Norm" not in type(group.producer).__name__:
                 continue
             s = random_scale(weight_matrix(block.get_submodule(group.names[0])).shape[1], 10 * bi + gi)

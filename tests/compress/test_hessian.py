@@ -1,8 +1,9 @@
 """The Hessian helpers GPTQ and SparseGPT share."""
 
+import pytest
 import torch
 
-from pytest_compress.compress.hessian import HessianAccumulator, inverse_cholesky
+from pytest_compress.compress.hessian import HessianAccumulator, add_gram, inverse_cholesky
 
 
 def test_inverse_cholesky_is_the_upper_factor_of_the_inverse():
@@ -34,3 +35,21 @@ def test_accumulator_is_a_mean_over_samples_whatever_the_batching():
     flat = X.reshape(-1, 3)
     torch.testing.assert_close(whole.H, 2 / 6 * flat.t() @ flat)
     torch.testing.assert_close(pieces.H, whole.H)
+
+
+@pytest.mark.parametrize("cols", [7, 128, 300, 513, 640])
+@pytest.mark.parametrize("blocks", [1, 3, 4])
+def test_blocked_gram_equals_the_full_product(cols, blocks):
+    x = torch.randn(50, cols, generator=torch.Generator().manual_seed(cols), dtype=torch.float64)
+    H = torch.eye(cols, dtype=torch.float64)
+    add_gram(H, x, 0.5, blocks)
+    torch.testing.assert_close(H, torch.eye(cols, dtype=torch.float64) + 0.5 * x.t() @ x)
+
+
+@pytest.mark.parametrize("n", [5, 128, 300, 1000])
+def test_inverse_cholesky_matches_the_reference_three_step_factor(n):
+    # The reference computes chol(inverse(H)) via Cholesky / cholesky_inverse / Cholesky.
+    X = torch.randn(2 * n, n, generator=torch.Generator().manual_seed(n), dtype=torch.float64)
+    H = X.t() @ X / n + 0.01 * torch.eye(n, dtype=torch.float64)
+    want = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True)
+    torch.testing.assert_close(inverse_cholesky(H), want)

@@ -75,6 +75,24 @@ def test_layer_inputs_match_a_full_forward(arch):
         assert not m._forward_pre_hooks and not m._forward_hooks
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_no_forward_computes_what_nothing_reads(arch):
+    # Calibration forwards stop at the last linear's input; the last block is not re-run.
+    model, ids = tiny_model(arch), calib(10, 12)  # two calibration batches
+    blocks = decoder_blocks(model)
+    finished = {i: 0 for i in range(len(blocks))}
+
+    def count(i):
+        def fn(module, inputs, out):
+            finished[i] += 1
+        return fn
+
+    with seq.hooked(post={b: count(i) for i, b in enumerate(blocks)}), torch.no_grad():
+        seq.run_sequential(model, CompressionContext(calibration=ids), Recorder())
+    # block 0 also runs the one probe forward its block structure needs
+    assert finished == {0: 3, **{i: 2 for i in range(1, len(blocks) - 1)}, len(blocks) - 1: 0}
+
+
 def test_next_block_sees_compressed_outputs():
     model, ids = tiny_model("llama"), calib(4, 8)
     rec = Recorder(halve=True)  # "compression" halves every weight of a block
@@ -90,11 +108,12 @@ def test_next_block_sees_compressed_outputs():
     assert rec.seen[name] != pytest.approx(direct_input_sums(tiny_model("llama"), ids)[name], rel=1e-3)
 
 
-def test_input_groups_and_producers_llama():
+def test_probe_finds_input_groups_producers_and_last_linear_llama():
     model, ids = tiny_model("llama"), calib(2, 8)
     batch = seq.capture_block0_inputs(model, ids)[0]
-    groups = seq.input_groups(decoder_blocks(model)[0], *batch)
-    assert [(g.names, g.producer_name) for g in groups] == [
+    layout = seq.probe_block(decoder_blocks(model)[0], *batch)
+    assert layout.last_linear == "mlp.down_proj"
+    assert [(g.names, g.producer_name) for g in layout.groups] == [
         (("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "input_layernorm"),
         (("self_attn.o_proj",), None),
         (("mlp.gate_proj", "mlp.up_proj"), "post_attention_layernorm"),
