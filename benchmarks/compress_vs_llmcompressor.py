@@ -70,9 +70,13 @@ def pythons(llmc_venv: Path) -> dict:
     return {"ours": sys.executable, "llmcompressor": str(peer)}
 
 
-#: "ours-bf16" is ours with the calibration forwards in bf16 autocast (what the gate does on a
-#: bf16-capable CPU; statistics and updates stay fp32); llm-compressor runs the fp32 model it is given.
-TOOLS = ("ours", "ours-bf16", "llmcompressor")
+#: "-bf16": the calibration forwards in bf16. Ours under autocast (what the gate does on a
+#: bf16-capable CPU; Hessians, factorisations and updates stay fp32); llm-compressor on the model
+#: loaded in bf16 (how its users get bf16 forwards; it upcasts for its own GPTQ math).
+TOOLS = ("ours", "ours-bf16", "llmcompressor", "llmcompressor-bf16")
+#: (ours, theirs, suffix of the ratio keys) compared in the summary
+PAIRS = (("ours", "llmcompressor", ""), ("ours-bf16", "llmcompressor", "_bf16_forwards"),
+         ("ours-bf16", "llmcompressor-bf16", "_both_bf16"))
 
 
 def summarize(runs: list[dict]) -> list[dict]:
@@ -95,10 +99,10 @@ def summarize(runs: list[dict]) -> list[dict]:
                 **({"max_levels_per_group": max(r["max_levels_per_group"] for r in mine)}
                    if "max_levels_per_group" in mine[0] else {}),
             }
-        for ours, suffix in (("ours", ""), ("ours-bf16", "_bf16_forwards")):
-            if ours not in row or "llmcompressor" not in row:
+        for ours, theirs, suffix in PAIRS:
+            if ours not in row or theirs not in row:
                 continue
-            o, t = row[ours], row["llmcompressor"]
+            o, t = row[ours], row[theirs]
             row[f"perplexity_ratio_ours{suffix}_over_theirs"] = o["perplexity"] / t["perplexity"]
             if method != "none":
                 row[f"time_ratio_ours{suffix}_over_theirs"] = o["seconds_median"] / t["seconds_median"]
@@ -119,8 +123,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--eval-samples", type=int, default=8)
     ap.add_argument("--cache-dir", default=os.environ.get("PYTEST_COMPRESS_CACHE", "/work/cache"))
     ap.add_argument("--llmc-venv", default=str(VENVS / "llmc"))
-    ap.add_argument("--ours-bf16", action="store_true",
-                    help="also run ours with bf16 calibration forwards (tool 'ours-bf16')")
+    ap.add_argument("--tools", default="ours,llmcompressor",
+                    help=f"comma-separated, from {', '.join(TOOLS)} (-bf16: bf16 calibration forwards)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the uncompressed perplexity check")
     ap.add_argument("--fresh", action="store_true", help="do not keep earlier runs of other methods")
     args = ap.parse_args(argv)
@@ -129,6 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         sys.exit(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    tools = [t for t in TOOLS if t in args.tools.split(",")]
+    if len(tools) != len(set(args.tools.split(","))):
+        sys.exit(f"--tools: choose from {', '.join(TOOLS)}")
     exe = pythons(Path(args.llmc_venv))
     model_dir = smollm2_dir(Path(args.cache_dir))
     runs: list[dict] = []
@@ -138,10 +145,11 @@ def main(argv: list[str] | None = None) -> dict:
         plan = [] if args.no_baseline else [(0, "none")]
         plan += [(r, m) for r in range(args.repeats) for m in methods]
         for repeat, method in plan:
-            order = ["ours", *(["ours-bf16"] if args.ours_bf16 and method != "none" else []), "llmcompressor"]
+            # the uncompressed baseline is the same model either way: measured in fp32 only
+            order = [t for t in tools if method != "none" or not t.endswith("-bf16")]
             for tool in order if repeat % 2 == 0 else order[::-1]:
                 load = os.getloadavg()[0]
-                worker_tool, dtype = ("ours", "bf16") if tool == "ours-bf16" else (tool, "fp32")
+                worker_tool, dtype = (tool[:-5], "bf16") if tool.endswith("-bf16") else (tool, "fp32")
                 try:
                     result = run_json_worker(exe[worker_tool], "benchmarks.compress_worker", [
                         "--tool", worker_tool, "--method", method, "--model", str(model_dir), "--data", data,
@@ -153,21 +161,22 @@ def main(argv: list[str] | None = None) -> dict:
                     continue
                 result.update(repeat=repeat, loadavg_1min_before=load)
                 runs.append(result)
-                save(args, model_dir, data_info, methods, runs, failures)
+                save(args, model_dir, data_info, runs, failures)
                 print(f"[{time.strftime('%H:%M:%S')}] {method:13s} {tool:14s} {result['seconds']:8.1f} s  cpu {result['cpu_seconds']:7.1f} s  "
                       f"ppl {result['perplexity']:8.3f}  sparsity {result['sparsity']:.3f}  load {load:.1f}",
                       flush=True)
-    payload = save(args, model_dir, data_info, methods, runs, failures)
+    payload = save(args, model_dir, data_info, runs, failures)
     print_table(payload["summary"])
     return payload
 
 
-def save(args, model_dir: Path, data_info: dict, methods: list[str], runs: list[dict], failures: list[dict]) -> dict:
-    """Write the results file (after every run, so an interrupted benchmark keeps what it measured)."""
+def save(args, model_dir: Path, data_info: dict, runs: list[dict], failures: list[dict]) -> dict:
+    """Write the results file (after every run, so an interrupted benchmark keeps what it measured).
+    Earlier runs of a (method, tool) pair not run this time are kept unless ``--fresh``."""
     previous = RESULTS / f"{NAME}.json"
     if previous.exists() and not args.fresh:
-        ran = set(methods) | ({"none"} if not args.no_baseline else set())
-        runs = [r for r in json.loads(previous.read_text())["runs"] if r["method"] not in ran] + runs
+        ran = {(r["method"], r["tool"]) for r in runs}
+        runs = [r for r in json.loads(previous.read_text())["runs"] if (r["method"], r["tool"]) not in ran] + runs
     payload = {
         "benchmark": NAME,
         "model": "SmolLM2-135M-Instruct (GGUF Q4_1 dequantized to fp32 safetensors)",
@@ -181,6 +190,8 @@ def save(args, model_dir: Path, data_info: dict, methods: list[str], runs: list[
             "fairer figure while other jobs share the cores",
             "llm-compressor GPTQ with actorder=None to match ours without -act; both asymmetric int4 groups of 64",
             "llm-compressor AWQ on CPU with IntermediatesCache.pin_memory made a no-op (it needs an accelerator)",
+            "-bf16 tools: calibration forwards in bf16 (ours: autocast over the fp32 model; llm-compressor: the "
+            "model loaded in bf16, cast back to fp32 for the perplexity); the other tools run fp32 forwards",
             "pruning: decoder Linear layers only (lm_head ignored) on both sides; sparsity measured from weights",
         ],
         "summary": summarize(runs),

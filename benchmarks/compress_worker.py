@@ -7,7 +7,8 @@ Run by ``benchmarks/compress_vs_llmcompressor.py`` (never by hand, though it can
 
 ``--data`` holds ``calibration.safetensors`` and ``eval.safetensors`` (token id
 tensors ``ids``, ``[samples, seq_len]``), written by the orchestrator, so both
-tools see the same token ids. The worker loads the fp32 model, times the
+tools see the same token ids. The worker loads the fp32 model (bf16 for
+llm-compressor with ``--forward-dtype bf16``), times the
 compression call alone (calibration forwards included, model load excluded),
 measures sparsity from the weights, then perplexity on the eval ids with
 :func:`benchmarks.common.perplexity` (the same code on both sides), and prints
@@ -32,10 +33,10 @@ from benchmarks.common import linear_sparsity, perplexity, set_threads
 METHODS = ("gptq4g64", "awq4g64", "wanda50", "sparsegpt50", "sparsegpt2:4")
 
 
-def _load(model_dir: str):
+def _load(model_dir: str, dtype=torch.float32):
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).eval()
 
 
 def run_ours(model, method: str, calib: torch.Tensor, forward_dtype: str) -> None:
@@ -128,7 +129,8 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="folder with calibration.safetensors and eval.safetensors")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--forward-dtype", choices=("fp32", "bf16"), default="fp32",
-                    help="ours only: dtype of the calibration forwards (the algorithms stay fp32)")
+                    help="dtype of the calibration forwards: ours autocasts the fp32 model (its algorithms "
+                         "stay fp32); llm-compressor gets the model loaded in this dtype")
     args = ap.parse_args()
     set_threads(args.threads)
     from safetensors.torch import load_file
@@ -137,7 +139,8 @@ def main() -> None:
     eval_ids = load_file(str(Path(args.data) / "eval.safetensors"))["ids"]
     torch.manual_seed(0)
     start = time.perf_counter()
-    model = _load(args.model)
+    peer_bf16 = args.tool == "llmcompressor" and args.forward_dtype == "bf16"
+    model = _load(args.model, torch.bfloat16 if peer_bf16 else torch.float32)
     load_s = time.perf_counter() - start
     start, cpu_start = time.perf_counter(), cpu_seconds()
     if args.method != "none":
@@ -146,6 +149,7 @@ def main() -> None:
         else:
             run_llmcompressor(model, args.method, calib)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+    model.float()  # both tools' results evaluated the same way
     quant = re.fullmatch(r"(?:gptq|awq)\d+g(\d+)", args.method)
     levels = {"max_levels_per_group": max_levels_per_group(model, int(quant.group(1)))} if quant else {}
     start = time.perf_counter()
@@ -161,7 +165,7 @@ def main() -> None:
     print(json.dumps({
         "tool": args.tool, "method": args.method, "seconds": seconds, "cpu_seconds": cpu, "perplexity": ppl,
         **linear_sparsity(model), **levels, "load_seconds": load_s, "eval_seconds": eval_s,
-        "threads": torch.get_num_threads(), "forward_dtype": args.forward_dtype if args.tool == "ours" else "fp32",
+        "threads": torch.get_num_threads(), "forward_dtype": args.forward_dtype,
         "versions": versions,
     }), flush=True)
 

@@ -9,8 +9,6 @@ in float32 whatever the model's dtype.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .layers import weight_matrix

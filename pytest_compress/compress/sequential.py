@@ -135,10 +135,11 @@ def capture_block0_inputs(model: nn.Module, ids: torch.Tensor, batch_size: int =
 @dataclass(frozen=True, eq=False)
 class BlockLayout:
     """What one probe forward of a block tells: its input groups (in block order) and
-    the block-relative name of the linear it calls last."""
+    the block-relative name of the linear it calls last, or None when the probe did not
+    call every linear (data-dependent routing): then no forward may stop early."""
 
     groups: tuple[InputGroup, ...]
-    last_linear: str
+    last_linear: str | None
 
 
 def probe_block(block: nn.Module, hidden, args, kwargs) -> BlockLayout:
@@ -173,7 +174,7 @@ def probe_block(block: nn.Module, hidden, args, kwargs) -> BlockLayout:
         done.update(names)
         producer = next(((n, m) for n, m, out in outputs if out is x), (None, None))
         groups.append(InputGroup(names, producer[1], producer[0]))
-    return BlockLayout(tuple(groups), next(reversed(seen_in)))
+    return BlockLayout(tuple(groups), next(reversed(seen_in)) if len(seen_in) == len(linears) else None)
 
 
 def run_sequential(model: nn.Module, ctx: CompressionContext, method: SequentialMethod) -> list[LayerReport]:
@@ -204,7 +205,7 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
         batches = capture_block0_inputs(model, ids)
     reports: list[LayerReport] = []
     # Blocks of one structure share their layout: probe once per structure, not per block.
-    layouts: dict[tuple, tuple[list[tuple[tuple[str, ...], str | None]], str]] = {}
+    layouts: dict[tuple, tuple[list[tuple[tuple[str, ...], str | None]], str | None]] = {}
     for i, block in enumerate(blocks):
         linears = block_linears(block)
         structure = (type(block), tuple(linears))
@@ -229,7 +230,7 @@ def run_sequential(model: nn.Module, ctx: CompressionContext, method: Sequential
 
         # Pre-hooks run in registration order: the last linear's feed (if any) before the stop.
         with hooked(pre={linears[g.names[0]]: feed(accs[g]) for g in groups}), \
-                hooked(pre={linears[last_linear]: stop}), fast():
+                hooked(pre={} if last_linear is None else {linears[last_linear]: stop}), fast():
             for hidden, args, kwargs in batches:
                 try:
                     block(hidden, *args, **kwargs)

@@ -121,6 +121,20 @@ def test_probe_finds_input_groups_producers_and_last_linear_llama():
     ]
 
 
+def test_probe_names_no_last_linear_when_a_linear_was_not_called():
+    class Routed(torch.nn.Module):  # data-dependent routing, as in mixture-of-experts blocks
+        def __init__(self):
+            super().__init__()
+            self.left, self.right = torch.nn.Linear(4, 4), torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.left(x) if float(x.sum()) > 0 else self.right(x)
+
+    layout = seq.probe_block(Routed(), torch.ones(2, 4), (), {})
+    assert [g.names for g in layout.groups] == [("left",)]
+    assert layout.last_linear is None  # so no calibration forward stops early
+
+
 def test_sentinel_is_private_and_not_a_value_error():
     assert not issubclass(seq._StopForward, ValueError)
     model = tiny_model("gpt2")
