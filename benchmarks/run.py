@@ -29,7 +29,7 @@ def headline(path: Path) -> dict:
     kind = data.get("benchmark")
     if kind == "compress_vs_llmcompressor":
         return {f"{r['method']}.{k}": r[k] for r in data["summary"] for k in r
-                if k.endswith("_ratio_ours_over_theirs") or k == "perplexity_ratio_ours_over_theirs"}
+                if "_ratio_ours" in k and k.endswith("_over_theirs")}
     if kind == "scoring":
         return {**data["ratios"], **{f"{k}.items_per_cpu_s": v["items_per_cpu_s"] for k, v in data["summary"].items()}}
     if kind == "gate_time":
