@@ -67,7 +67,7 @@ def gptq_quantize(
     """
     # The loop runs on a transposed copy: one column of W is then one contiguous row.
     WT = W.t().to(GPTQ_PRECISION, memory_format=torch.contiguous_format, copy=True)
-    cols, rows = WT.shape
+    cols = WT.shape[0]
     H, _dead = prepare_hessian(H.to(GPTQ_PRECISION), WT.t(), percdamp)
     bounds = group_bounds(cols, group_size)
     group_of = torch.zeros(cols, dtype=torch.long)
@@ -108,8 +108,9 @@ def gptq_quantize(
                     grid = static_of_col[col]
                 elif col in group_end:
                     end = group_end[col]
-                    WgT = torch.cat([W1[i : end - i1], WT[i2:end]])
-                    grid = _grid(WgT, None if maskT is None else maskT[col:end], bits, symmetric)
+                    # W1 is a view of WT: this sees the block's updates so far, and not yet
+                    # the block's lazy update of later columns, as in the reference.
+                    grid = _grid(WT[col:end], None if maskT is None else maskT[col:end], bits, symmetric)
                 scale, lo, hi = grid
                 w, q, err = w_rows[i], q_rows[i], err_rows[i]
                 torch.div(w, scale, out=q).round_().clamp_(lo, hi).mul_(scale)

@@ -34,7 +34,8 @@ def row_qparams(W: torch.Tensor, bits: int, symmetric: bool, dim: int = 1) -> tu
     ``[1, rows]``: reducing along the contiguous axis is what makes that layout fast.
     """
     W = W.float()
-    # amin and amax, not aminmax: the fused kernel is ~10x slower on this build.
+    # amin and amax: on this torch build min(dim) (which also finds indices) is ~15x and
+    # the fused aminmax ~40x slower.
     wmin, wmax = W.amin(dim).clamp(max=0), W.amax(dim).clamp(min=0)
     if symmetric:
         wmax = torch.maximum(wmin.abs(), wmax)
