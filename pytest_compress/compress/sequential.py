@@ -143,7 +143,8 @@ class BlockLayout:
 
 
 def probe_block(block: nn.Module, hidden, args, kwargs) -> BlockLayout:
-    """Group the block's linears by identical input tensor, with the submodule producing it."""
+    """Run ``block`` once with hooks: its linears grouped by identical input tensor, each
+    group with the submodule producing that input, and the linear it calls last."""
     linears = block_linears(block)
     seen_in: dict[str, torch.Tensor] = {}  # in call order
     outputs: list[tuple[str, nn.Module, torch.Tensor]] = []
@@ -163,7 +164,9 @@ def probe_block(block: nn.Module, hidden, args, kwargs) -> BlockLayout:
     with hooked(pre={m: pre(n) for n, m in linears.items()}, post=others):
         block(hidden, *args, **kwargs)
     if not seen_in:
-        raise CompressError(f"{type(block).__name__}.forward() called none of its linear layers")
+        raise CompressError(f"{type(block).__name__}.forward() called none of its linear layers, so a "
+                            "calibrated method has no inputs to calibrate on; use a method without calibration "
+                            "(rtn, magnitude) for this model")
     groups: list[InputGroup] = []
     done: set[str] = set()
     for name in linears:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from pytest_compress.compress import compress
+from pytest_compress.errors import CompressError
 from pytest_compress.compress.layers import block_linears, compressible_layers, decoder_blocks
 from pytest_compress.compress.registry import CompressionContext, LayerReport
 from pytest_compress.compress import sequential as seq
@@ -133,6 +134,19 @@ def test_probe_names_no_last_linear_when_a_linear_was_not_called():
     layout = seq.probe_block(Routed(), torch.ones(2, 4), (), {})
     assert [g.names for g in layout.groups] == [("left",)]
     assert layout.last_linear is None  # so no calibration forward stops early
+
+
+def test_probe_of_a_block_that_calls_no_linear_is_a_clear_error():
+    class Bypass(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return x * 2
+
+    with pytest.raises(CompressError, match="called none of its linear layers.*rtn, magnitude"):
+        seq.probe_block(Bypass(), torch.ones(2, 4), (), {})
 
 
 def test_sentinel_is_private_and_not_a_value_error():
