@@ -50,7 +50,19 @@ def run_gate(spec: str, cache: Path, workdir: Path, threads: int, extra: list[st
         "command": " ".join(cmd[1:]), "exit_code": proc.returncode, "wall_seconds": wall, "phases": phases,
         "other_seconds": wall - sum(phases.values()),
         "summary_tail": proc.stdout.strip().splitlines()[-12:],
+        # the gate's own account: the table, decided / inconclusive counts per spec, each undecided check
+        "gate_summary": _summary(proc.stdout),
     }
+
+
+def _summary(output: str) -> list[str]:
+    """The pytest-compress section of a run's output, up to pytest's own closing summary."""
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if "pytest-compress" in line and line.startswith("=")), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("=")), len(lines))
+    return lines[start + 1:end]
 
 
 def main(argv: list[str] | None = None) -> dict:

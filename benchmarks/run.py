@@ -1,4 +1,4 @@
-"""One command for the benchmarks: ``python -m benchmarks.run --what compress|scoring|gate|sequential|all``.
+"""One command for the benchmarks: ``python -m benchmarks.run --what compress|scoring|gate|gate_stats|all``.
 
 Each benchmark writes ``benchmarks/results/<name>.json`` (medians, ratios,
 every run, the machine and its load), so two commits are compared by running
@@ -19,7 +19,7 @@ BENCHMARKS = {
     "compress": "benchmarks.compress_vs_llmcompressor",
     "scoring": "benchmarks.scoring",
     "gate": "benchmarks.gate_time",
-    "sequential": "benchmarks.sequential_savings",
+    "gate_stats": "benchmarks.gate_error_rates",
 }
 
 
@@ -34,6 +34,8 @@ def headline(path: Path) -> dict:
         return {**data["ratios"], **{f"{k}.items_per_cpu_s": v["items_per_cpu_s"] for k, v in data["summary"].items()}}
     if kind == "gate_time":
         return {f"{k}.wall_seconds": v["wall_seconds"] for k, v in data["runs"].items()}
+    if kind == "gate_error_rates":
+        return dict(data["headline"])  # the measured rates, already flat (written by benchmarks.gate_error_rates)
     raise SystemExit(f"{path}: not a benchmark result file")
 
 
@@ -93,7 +95,7 @@ def main() -> None:
         compare(*args.compare)
         return
     if args.what is None:
-        ap.error("give --what compress|scoring|gate|sequential|all, or --compare A.json B.json")
+        ap.error("give --what compress|scoring|gate|gate_stats|all, or --compare A.json B.json")
     import importlib
 
     for name in BENCHMARKS if args.what == "all" else [args.what]:

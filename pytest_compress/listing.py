@@ -8,9 +8,9 @@ from .limits import DEFAULT_LIMIT_KEYS
 from .spec import VALID_FORMS
 
 DECISION_HELP = {
-    "point": "fail when the point estimate breaks a limit",
-    "strict": "pass only when the whole 95% interval is within the limit (non-inferiority shown)",
-    "lenient": "fail only when the whole 95% interval is beyond the limit (a regression shown)",
+    "lenient": "an inconclusive check passes its test (reported as INCONCLUSIVE); a decided failure fails",
+    "strict": "an inconclusive check fails its test: only a limit shown to hold passes",
+    "point": "an inconclusive check follows its point estimate",
 }
 # What an unset value means, where that is not simply "off".
 UNSET = {

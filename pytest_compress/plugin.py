@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .errors import CompressError, CompressUsageError
+from .gate.decide import DECISIONS
 from .fixtures import baseline_model, compress_spec, compressed_model, model_pair, task_result  # noqa: F401
 from .limits import LimitRule, limit_value, parse_limit
 from .markers import MARKERS, suite_of
@@ -36,7 +37,6 @@ NO_CACHE_OPTION = "--compress-no-cache"
 REFRESH_OPTION = "--compress-refresh"
 LIST_OPTION = "--compress-list"
 CALIBRATION_OPTION = "--compress-calibration"
-SEQUENTIAL_OPTION = "--compress-sequential"
 ON_GAIN_OPTION = "--compress-on-gain"
 REPORT_OPTION = "--compress-report"
 COMPRESSED_MODEL_OPTION = "--compressed-model"
@@ -47,8 +47,8 @@ MODEL_FIXTURES = frozenset({"model_pair", "task_result", "baseline_model", "comp
 SKIP_REASON = "pytest-compress is off: pass --compress=SPEC (e.g. --compress=rtn4) to run"
 SESSION_PLUGIN = "_compress_session"
 DEFAULTS = {
-    "model": "smollm2-135m", "device": "auto", "dtype": "auto", "suites": "all", "decision": "point", "seed": "0",
-    "sequential": "0", "on_gain": "warn",
+    "model": "smollm2-135m", "device": "auto", "dtype": "auto", "suites": "all", "decision": "lenient", "seed": "0",
+    "on_gain": "warn",
 }
 _result_key = pytest.StashKey()
 WORKER_OUTPUT_KEY = "pytest_compress"  # this plugin's entry in an xdist worker's workeroutput
@@ -98,19 +98,17 @@ def pytest_addoption(parser):
     group.addoption(DTYPE_OPTION, default=None, type=_choice("dtype", ("auto", "float32", "bfloat16", "float16")),
                     help="evaluation dtype (default: auto = bf16 where the hardware runs it fast, else fp32)")
     group.addoption(CASES_OPTION, default=None, type=_positive_int, metavar="N",
-                    help="cases per suite, for quick checks (default: each suite's own n; ini: compress_cases)")
+                    help="the most cases a gate may draw; it stops earlier once decided "
+                         "(default: each suite's own n; ini: compress_cases)")
     group.addoption(SUITES_OPTION, default=None, metavar="all|none|NAMES",
                     help="built-in suites to add as tests: all, none, or names/families like tool_use,trust.* "
                          "(default: all; ini: compress_suites)")
     group.addoption(LIMIT_OPTION, action="append", default=[], type=_limit, metavar="'PATTERN: key=value'",
                     help="a gate limit, repeatable, e.g. 'tool_use: max_drop=0.03' (overrides ini compress_limits)")
-    group.addoption(DECISION_OPTION, default=None, type=_choice("decision", ("point", "strict", "lenient")),
-                    help="gate decision: point, strict (non-inferiority shown) or lenient (regression shown) "
-                         "(default: point; ini: compress_decision)")
-    group.addoption(SEQUENTIAL_OPTION, default=None, type=int, metavar="LOOKS",
-                    help="strict/lenient only: look at the cases in LOOKS batches and stop once the verdict "
-                         "cannot change (group-sequential, O'Brien-Fleming alpha spending); 0 = off "
-                         "(default: 0; ini: compress_sequential)")
+    group.addoption(DECISION_OPTION, default=None, type=_choice("decision", DECISIONS),
+                    help="what an inconclusive check does to its test: lenient (passes), strict (fails) or "
+                         "point (follows the point estimate); decided checks are the same in every mode "
+                         "(default: lenient; ini: compress_decision)")
     group.addoption(ON_GAIN_OPTION, default=None, type=_choice("on-gain", ("warn", "fail")),
                     help="a gain larger than max_drop (compressed beats baseline by more than the limit, "
                          "usually a broken evaluation): warn or fail (default: warn; ini: compress_on_gain)")
@@ -138,9 +136,8 @@ def pytest_addoption(parser):
         ("compress_dtype", "dtype (like --compress-dtype)"),
         ("compress_cases", "cases per suite (like --compress-cases)"),
         ("compress_suites", "built-in suites to run (like --compress-suites)"),
-        ("compress_decision", "point | strict | lenient"),
+        ("compress_decision", "lenient | strict | point: what an inconclusive check does"),
         ("compress_seed", "seed (like --compress-seed)"),
-        ("compress_sequential", "group-sequential looks in strict/lenient modes (like --compress-sequential)"),
         ("compress_on_gain", "warn | fail on a gain larger than max_drop (like --compress-on-gain)"),
         ("compress_cache_dir", "cache directory"),
         ("compress_calibration", "calibration text file"),
@@ -183,7 +180,7 @@ class Settings:
     def from_config(cls, config, require_specs: bool = True):
         values, origins = {}, {}
         for key in ("compress", "model", "device", "dtype", "cases", "suites", "decision", "seed", "cache_dir",
-                    "calibration", "sequential", "on_gain", "report", "compressed_model"):
+                    "calibration", "on_gain", "report", "compressed_model"):
             option, ini_key = OWN_NAMES.get(key, (f"--compress-{key.replace('_', '-')}", f"compress_{key}"))
             cli, ini = config.getoption(option), config.getini(ini_key)
             if cli is not None:
@@ -198,12 +195,12 @@ class Settings:
                 specs = parse_spec_list(specs)
             rules = [parse_limit(line, "ini") for line in config.getini("compress_limits")]
             rules += config.getoption(LIMIT_OPTION)
-            for key, choices in (("decision", ("point", "strict", "lenient")), ("on_gain", ("warn", "fail")),
+            for key, choices in (("decision", DECISIONS), ("on_gain", ("warn", "fail")),
                                  ("dtype", ("auto", "float32", "bfloat16", "float16"))):
                 if str(values[key]).lower() not in choices:
                     raise CompressUsageError(f"compress_{key} must be one of {', '.join(choices)}, got {values[key]!r}")
                 values[key] = str(values[key]).lower()
-            for key in ("cases", "seed", "sequential"):
+            for key in ("cases", "seed"):
                 if values[key] is not None:
                     values[key] = int(values[key])
             if specs is not None or values["compressed_model"]:
@@ -238,8 +235,7 @@ class Settings:
             cache_dir=Path(cache_dir) if cache_dir else None,
             use_cache=not config.getoption(NO_CACHE_OPTION), refresh=config.getoption(REFRESH_OPTION),
             decision=self.values["decision"], seed=self.values["seed"], cases=self.values["cases"],
-            calibration=self.values["calibration"], sequential_looks=self.values["sequential"],
-            fail_on_gain=self.values["on_gain"] == "fail",
+            calibration=self.values["calibration"], fail_on_gain=self.values["on_gain"] == "fail",
         )
 
 
@@ -293,7 +289,7 @@ class CompressSession:
         self.settings = settings
         self.results = []
         self._runner = None
-        self._family: dict | None = None
+        self._family: dict | None = None  # gate key -> decided PairedResult, or the CompressError it raised
         self._worker_outputs: list[WorkerOutput] = []  # on the xdist controller: what each worker sent
 
     @property
@@ -307,8 +303,10 @@ class CompressSession:
     def evaluate(self, item, spec, suite, params, rules, decision):
         key = _gate_key(spec, suite, params, rules, decision)
         try:
-            result = self._holm_family(item.session).get(key)
-            if result is None:
+            result = self._family_results(item.session).get(key)
+            if isinstance(result, CompressError):  # its evaluation failed in the family pass
+                raise result
+            if result is None:  # not planned at collection: a family of its own
                 result = self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision)
         except CompressError as exc:
             fail_for(exc)
@@ -316,40 +314,53 @@ class CompressSession:
         item.stash[_result_key] = result
         for m in result.metrics.values():
             prefix = f"compress.{result.spec}.{m.full_name}"
+            props = {"baseline": m.baseline.score, "compressed": m.compressed.score, "drop": m.drop,
+                     "ci_low": m.interval[0], "ci_high": m.interval[1]}
+            item.user_properties.extend((f"{prefix}.{k}", round(v, 6)) for k, v in props.items())
             item.user_properties.extend([
-                (f"{prefix}.baseline", round(m.baseline.score, 6)), (f"{prefix}.compressed", round(m.compressed.score, 6)),
-                (f"{prefix}.drop", round(m.drop, 6)), (f"{prefix}.verdict", m.verdict.status),
-                (f"{prefix}.ci_low", round(m.interval[0], 6)), (f"{prefix}.ci_high", round(m.interval[1], 6)),
-                (f"{prefix}.limit", str(m.limit)), (f"{prefix}.n", len(m.baseline.per_case)),
+                (f"{prefix}.verdict", m.verdict.status), (f"{prefix}.passed", m.verdict.passed),
+                (f"{prefix}.limit", str(m.limit)), (f"{prefix}.n", m.n),
             ])
+            for c in m.checks:
+                if not c.exact:
+                    item.user_properties.extend([
+                        (f"{prefix}.{c.check.key}.status", c.status),
+                        (f"{prefix}.{c.check.key}.resolution", round(c.resolution, 6)),
+                        (f"{prefix}.{c.check.key}.n_to_decide", c.n_to_decide),
+                    ])
         return result
 
-    def _holm_family(self, session) -> dict:
-        """In strict/lenient mode (no early stopping), every gate of the session is
-        evaluated at the first gated test and judged with Holm's correction across all
-        of them, so each test reports its share of one family-wise decision."""
+    def _family_results(self, session) -> dict:
+        """Every gate of the session, measured at the first gated test and decided together:
+        each spec's checks are one family (Holm), so each test reports its share of one
+        family-wise decision. Gates whose evaluation fails are left out; their tests raise."""
         if self._family is not None:
             return self._family
-        self._family = {}
-        if self.settings.values["decision"] == "point" or self.settings.values["sequential"]:
-            return self._family
-        from .results import apply_holm
+        from .gate import decide
 
         plans = {}
         for it in session.items:
             plan = _gate_plan(it)
             if plan is not None:
                 plans.setdefault(_gate_key(*plan), plan)
-        keys, results = [], []
-        for key, (spec, suite, params, rules, decision) in plans.items():
-            if (decision or self.settings.values["decision"]) == "point":
-                continue
+        sizes: dict[str, int] = {}
+        for spec, suite, params, rules, _ in plans.values():
             try:
-                results.append(self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision))
+                sizes[str(spec)] = sizes.get(str(spec), 0) + self.runner.count_checks(
+                    spec, suite, params, [*self.settings.rules, *rules])
             except CompressError:
-                continue  # reported by the test itself when it runs
+                continue
+        keys, results, errors = [], [], {}
+        for key, (spec, suite, params, rules, decision) in plans.items():
+            try:
+                results.append(self.runner.measure(spec, suite, params, [*self.settings.rules, *rules], decision,
+                                                   family=max(1, sizes.get(str(spec), 1))))
+            except CompressError as exc:
+                errors[key] = exc  # raised by the test itself when it runs
+                continue
             keys.append(key)
-        self._family = dict(zip(keys, apply_holm(results, seed=self.settings.values["seed"])))
+        decided = decide(results, fail_on_gain=self.settings.values["on_gain"] == "fail")
+        self._family = {**errors, **dict(zip(keys, decided))}
         return self._family
 
     def pytest_generate_tests(self, metafunc):
@@ -368,6 +379,19 @@ class CompressSession:
         ranked = sorted((items[i] for i in slots), key=lambda it: order.get(str(_spec_of(it)), 0))
         for i, it in zip(slots, ranked):
             items[i] = it
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        result = item.stash.get(_result_key, None)
+        if call.when == "call" and report.passed and result is not None and result.inconclusive:
+            report.compress_inconclusive = True  # a plain attribute: it travels with xdist's reports
+
+    def pytest_report_teststatus(self, report, config):
+        if report.when == "call" and report.passed and getattr(report, "compress_inconclusive", False):
+            return "inconclusive", "?", ("INCONCLUSIVE", {"yellow": True})
+        return None
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
@@ -412,8 +436,6 @@ class CompressSession:
             cache_events=merged.cache_events, reports=merged.reports,
         )
         for line in lines:
-            tr.write_line(line)
-        for line in _statistics_lines(merged.results):
             tr.write_line(line)
         for line in _write_reports(self.settings, merged):
             tr.write_line(line)
@@ -492,23 +514,6 @@ def _spec_of(item):
         return item.spec
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("compress_spec") if callspec else None
-
-
-def _statistics_lines(results) -> list[str]:
-    """How statistical verdicts were reached: the Holm family, cases saved by early stopping."""
-    from .results import ONE_SIDED_ALPHA
-
-    lines = []
-    holm = max((r.holm_checks for r in results), default=0)
-    if holm:
-        lines.append(f"multiplicity: Holm step-down across the session's {holm} statistical checks "
-                     f"(family-wise one-sided alpha {ONE_SIDED_ALPHA:g})")
-    early = [r for r in results if r.planned_cases and r.n < r.planned_cases]
-    if early:
-        used, planned = sum(r.n for r in early), sum(r.planned_cases for r in early)
-        lines.append(f"sequential: {len(early)} gates stopped early, {used} of {planned} cases evaluated "
-                     f"({1 - used / planned:.0%} saved)")
-    return lines
 
 
 def _gate_key(spec, suite, params, rules, decision) -> tuple:

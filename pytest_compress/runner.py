@@ -4,10 +4,11 @@
 can use directly::
 
     runner = GateRunner(RunConfig(model="smollm2-135m", cache_dir=Path(".cache")))
-    result = runner.evaluate(parse_spec("rtn4"), "tool_use", {"n": 50})
+    result = runner.evaluate(parse_spec("rtn4"), "tool_use", {"n": 200})
     print(result.passed, result.drop, result.interval)
 
-Models are loaded lazily, the baseline once; one compressed model is kept at a
+``n`` is a cap: cases are drawn in growing batches until the gate is settled
+(:meth:`GateRunner.measure`). Models are loaded lazily, the baseline once; one compressed model is kept at a
 time (the plugin orders tests so each spec's tests run together). Raw model
 outputs and compressed weights go through the content-addressed :class:`Cache`,
 so baseline results are reused across methods and runs.
@@ -38,7 +39,7 @@ class RunConfig:
     cache_dir: Path | None = None
     use_cache: bool = True
     refresh: bool = False
-    decision: str = "point"
+    decision: str = "lenient"
     seed: int = 0
     cases: int | None = None
     calibration: str | None = None
@@ -47,8 +48,6 @@ class RunConfig:
     calibration_samples: int = 32
     calibration_seq_len: int = 512
     trust_remote_code: bool = False
-    #: group-sequential looks in strict/lenient modes (0 = off: all cases, Holm across the session)
-    sequential_looks: int = 0
     #: fail (rather than warn about) a gain larger than max_drop: usually a broken evaluation
     fail_on_gain: bool = False
 
@@ -261,8 +260,9 @@ class GateRunner:
         settings = {"token_budget": engine.token_budget, "chat_template": engine.format.has_chat_template}
         # lineage: the computation without the environment (versions, device, dtype), so a stored
         # result from another environment is found, reported, and recomputed (not served).
+        # The cap (n) is left out: the cases' digest names them, so a batch is reused under any cap.
         lineage = make_key(
-            "outputs", loaded.fingerprint, tokenizer_fingerprint(loaded.tokenizer), suite.describe(),
+            "outputs", loaded.fingerprint, tokenizer_fingerprint(loaded.tokenizer), suite.describe(omit=("n",)),
             suite.version, digest(cases), settings, reference_key,
         )
         environment = environment_fingerprint(loaded.device, loaded.dtype)
@@ -278,108 +278,96 @@ class GateRunner:
             self._baseline_outputs[key] = out
         return out, cached, key
 
-    def evaluate(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
-                 rules: list[LimitRule] | tuple = (), decision: str | None = None) -> PairedResult:
-        """Run ``suite_name`` on baseline and ``spec``'s compressed model and judge it
-        (``decision`` overrides the configured mode)."""
+    def _suite(self, suite_name: str, params: dict | None):
         from .suites import get_suite
 
         params = dict(params or {})
         if self.config.cases is not None and "n" not in params and "dataset" not in params:
             params["n"] = self.config.cases
         params.setdefault("seed", self.config.seed)
-        decision = decision or self.config.decision
-        suite = get_suite(suite_name)(**params)
-        cases = suite.load_cases()
-        compressed, _ = self.compressed(spec)
+        return get_suite(suite_name)(**params)
+
+    def _limits(self, suite, rules) -> dict:
         all_rules = [*default_rules(suite), *rules]
-        limits = {m.name: resolve_limit(all_rules, suite.name, m.name) for m in suite.metrics}
-        plan = self.sequential_plan(suite, limits, decision, len(cases))
-        base_out, comp_out, base_cached, comp_cached = [], [], True, True
-        decided: dict[str, str] = {}
-        for look, upto in enumerate(plan.looks if plan else (len(cases),)):
+        return {m.name: resolve_limit(all_rules, suite.name, m.name) for m in suite.metrics}
+
+    def count_checks(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
+                     rules: list[LimitRule] | tuple = ()) -> int:
+        """The statistical checks this gate adds to its spec's family (no model is loaded):
+        for the ``none`` control only those on a score measured on its own (the rest are exact)."""
+        from .gate import checks_for
+
+        suite = self._suite(suite_name, params)
+        checks = [c for name, (limit, _) in self._limits(suite, rules).items() for c in checks_for(name, limit)]
+        return sum(1 for c in checks if not (spec.is_none and (c.on_drop or suite.needs_reference)))
+
+    def measure(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
+                rules: list[LimitRule] | tuple = (), decision: str | None = None,
+                family: int | None = None) -> PairedResult:
+        """Run ``suite_name`` on the baseline and ``spec``'s compressed model, drawing cases in
+        growing batches until every gated check is settled at the family's first Holm level,
+        one is shown to fail, or the cap (the suite's ``n``) is reached. The result's checks
+        are measured, not yet decided (:func:`pytest_compress.gate.decide` does that).
+
+        ``family``: how many statistical checks the spec's family holds (default: this gate's)."""
+        from .gate.measure import batch_ends, stop_reason
+
+        suite = self._suite(suite_name, params)
+        decision = decision or self.config.decision
+        cases = suite.load_cases()
+        cap = len(cases)
+        compressed, _ = self.compressed(spec)
+        identical = spec.is_none or compressed.fingerprint == self.baseline.fingerprint
+        limits = self._limits(suite, rules)
+        family = family or max(1, self.count_checks(spec, suite_name, params, rules))
+        base_out, comp_out, base_scores, comp_scores = [], [], [], []
+        base_cached = comp_cached = True
+        stopped, metrics = "cap", {}
+        for upto in batch_ends(cap):
             chunk = cases[len(base_out):upto]
             start = time.perf_counter()
             out, cached, base_key = self._outputs(suite, chunk, self.baseline)
-            base_out += out
-            base_cached &= cached
             self._timed("baseline eval", start)
+            base_cached &= cached
             start = time.perf_counter()
             if spec.is_none and not suite.needs_reference:
-                comp_out += out
+                comp = out
             else:
                 ref = out if suite.needs_reference else None
-                out, cached, _ = self._outputs(suite, chunk, compressed, ref,
-                                               base_key if suite.needs_reference else None)
-                comp_out += out
+                comp, cached, _ = self._outputs(suite, chunk, compressed, ref,
+                                                base_key if suite.needs_reference else None)
                 comp_cached &= cached
             self._timed("compressed eval", start)
-            if plan is not None:
-                decided = self._sequential_look(suite, limits, plan, look, decision, cases[:upto], base_out, comp_out)
-                # Stop once every gated metric is decided, or once one has failed (the gate has).
-                if all(v != "continue" for v in decided.values()) or "fail" in decided.values():
-                    break
-        cases = cases[: len(base_out)]
-        base_scores = [suite.score(c, o) for c, o in zip(cases, base_out)]
-        comp_scores = [
-            suite.score(c, o, r if suite.needs_reference else None) for c, o, r in zip(cases, comp_out, base_out)
-        ]
-        metrics = {}
-        for metric in suite.metrics:
-            limit, sources = limits[metric.name]
-            metrics[metric.name] = pair_metric(
-                suite, metric,
-                [s.get(metric.name, float("nan")) for s in base_scores],
-                [s.get(metric.name, float("nan")) for s in comp_scores],
-                limit, sources, decision, self.config.seed, fail_on_gain=self.config.fail_on_gain,
-            )
-            if metric.name in decided:
-                metrics[metric.name] = metrics[metric.name].with_sequential(decided[metric.name], len(cases), plan)
+            base_out += out
+            comp_out += comp
+            base_scores += [suite.score(c, o) for c, o in zip(chunk, out)]
+            comp_scores += [suite.score(c, o, r if suite.needs_reference else None)
+                            for c, o, r in zip(chunk, comp, out)]
+            metrics = {
+                m.name: pair_metric(suite, m, [s.get(m.name, float("nan")) for s in base_scores],
+                                    [s.get(m.name, float("nan")) for s in comp_scores], *limits[m.name],
+                                    self.config.seed, identical=identical, final=upto == cap, family=family)
+                for m in suite.metrics
+            }
+            reason = None if upto == cap else stop_reason([c for m in metrics.values() for c in m.checks], family)
+            if reason is not None:
+                stopped = reason
+                break
         outcomes = tuple(CaseOutcome(c["id"], b, s) for c, b, s in zip(cases, base_scores, comp_scores))
         return PairedResult(
             suite=suite.name, spec=str(spec), params=suite.params, metrics=metrics, primary=suite.primary,
             cases=outcomes, decision=decision, baseline_cached=base_cached, compressed_cached=comp_cached,
-            planned_cases=len(suite.load_cases()) if plan else len(cases),
+            planned_cases=cap, stopped=stopped,
         )
 
-    def sequential_plan(self, suite, limits: dict, decision: str, n_cases: int):
-        """The group-sequential plan for this gate, or None when it runs all cases at once:
-        point mode, sequential off, or a gated metric with a limit other than ``max_drop``
-        or ``max_change`` (only changes have a sequential test here)."""
-        from .metrics.paired import sequential_plan
+    def evaluate(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
+                 rules: list[LimitRule] | tuple = (), decision: str | None = None) -> PairedResult:
+        """:meth:`measure` one gate and decide it as a family of its own (``decision``
+        overrides the configured mode)."""
+        from .gate import decide
 
-        looks = self.config.sequential_looks
-        if decision == "point" or looks < 2 or n_cases < 2 * looks:
-            return None
-        gated = [lim for lim, _ in limits.values() if not lim.is_empty]
-        if not gated or any(lim.max_rel_drop is not None or lim.min is not None or lim.max is not None
-                            for lim in gated):
-            return None
-        # One-sided alpha of the 95% two-sided interval, split over the one-sided checks (Bonferroni).
-        checks = sum(len(lim.drop_checks(True)) for lim in gated)
-        return sequential_plan(n_cases, looks, alpha=0.025 / checks)
-
-    def _sequential_look(self, suite, limits, plan, look, decision, cases, base_out, comp_out) -> dict[str, str]:
-        import numpy as np
-
-        from .metrics.paired import sequential_decision
-
-        base = [suite.score(c, o) for c, o in zip(cases, base_out)]
-        comp = [suite.score(c, o, r if suite.needs_reference else None) for c, o, r in zip(cases, comp_out, base_out)]
-        decided = {}
-        for metric in suite.metrics:
-            limit, _ = limits[metric.name]
-            if limit.is_empty:
-                continue
-            b = np.array([s.get(metric.name, np.nan) for s in base], dtype=float)
-            c = np.array([s.get(metric.name, np.nan) for s in comp], dtype=float)
-            verdicts = [sequential_decision(plan, look, b, c, bound, mode=decision, higher_is_better=hib,
-                                            binary=metric.binary)
-                        for _, bound, hib in limit.drop_checks(metric.higher_is_better)]
-            # a metric fails with any of its checks and passes with all of them
-            decided[metric.name] = ("fail" if "fail" in verdicts else
-                                    "pass" if all(v == "pass" for v in verdicts) else "continue")
-        return decided
+        result = self.measure(spec, suite_name, params, rules, decision)
+        return decide([result], fail_on_gain=self.config.fail_on_gain)[0]
 
 
 def _is_checkpoint(spec) -> bool:

@@ -50,7 +50,9 @@ def smollm2_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def smollm2_runner(smollm2_cache):
-    """A library-level gate runner on SmolLM2 sharing the session cache (slow tests)."""
+    """A library-level gate runner on SmolLM2 sharing the session cache (slow tests). Its suites'
+    tests check that a suite tells rtn8 from rtn2 on a few cases, not that the gate can decide
+    at the family's error rates on so few, so an inconclusive check follows its point estimate."""
     from pytest_compress.runner import GateRunner, RunConfig
 
-    return GateRunner(RunConfig(model="smollm2-135m", cache_dir=smollm2_cache))
+    return GateRunner(RunConfig(model="smollm2-135m", cache_dir=smollm2_cache, decision="point"))

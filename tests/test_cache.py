@@ -248,7 +248,7 @@ def test_new_environment_reports_and_recomputes_the_baseline(tmp_path):
     assert result.baseline_cached and again.cache.events == []
 
 
-CACHE_ARGS = ["--compress=rtn8", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=16",
+CACHE_ARGS = ["--compress=rtn8", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=200",
               "-p", "no:randomly"]
 
 

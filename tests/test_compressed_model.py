@@ -79,7 +79,8 @@ def test_compressed_model_alone_is_one_pair_against_the_baseline(pytester, tmp_p
             assert model_pair.compressed.source.kind == "dir"
             assert model_pair.report.bits_per_weight == 8 + 24 / 128  # 8-bit codes, fp16 scale + 8-bit zero per row
     """)
-    result = pytester.runpytest(f"{COMPRESSED_MODEL_OPTION}={checkpoint}", *QUICK, f"{SUITES_OPTION}=tool_use", "-v")
+    result = pytester.runpytest(f"{COMPRESSED_MODEL_OPTION}={checkpoint}", *QUICK, f"{SUITES_OPTION}=tool_use",
+                                f"{CASES_OPTION}=200", "-v")  # a cap at which rtn8 is decided
     result.stdout.fnmatch_lines(["*test_pair_sides[[]loaded@rtn8-tiny[]] PASSED*",
                                  "*compress::tool_use[[]loaded@rtn8-tiny[]] PASSED*"])
     result.assert_outcomes(passed=2)
@@ -88,7 +89,7 @@ def test_compressed_model_alone_is_one_pair_against_the_baseline(pytester, tmp_p
 def test_ini_compressed_model(pytester, tmp_path):
     checkpoint = _save_compressed_tiny("rtn8", tmp_path / "from-ini")
     pytester.makeini(f"[pytest]\ncompressed_model = {checkpoint}\n")
-    result = pytester.runpytest(*QUICK, f"{SUITES_OPTION}=tool_use", "-v")
+    result = pytester.runpytest(*QUICK, f"{SUITES_OPTION}=tool_use", f"{CASES_OPTION}=200", "-v")
     result.stdout.fnmatch_lines(["*compress::tool_use[[]loaded@from-ini[]] PASSED*"])
 
 
@@ -182,4 +183,6 @@ def test_gguf_checkpoint_against_its_own_dequantized_export_drops_nothing(pytest
     drops = {(r["suite"], m["metric"]): m["drop"] for r in document["results"] for m in r["metrics"]}
     assert {suite for suite, _ in drops} == set(suite_names())  # every built-in suite, 4 cases each
     assert set(drops.values()) <= {0.0, None}  # same weights: nothing moves (None: undefined on both)
-    result.assert_outcomes(passed=1 + len(suite_names()))
+    outcomes = result.parseoutcomes()  # 4 cases decide nothing unless the weights are bit-identical
+    assert outcomes.get("failed", 0) == 0
+    assert outcomes.get("passed", 0) + outcomes.get("inconclusive", 0) == 1 + len(suite_names())

@@ -9,16 +9,17 @@ from pytest_compress.plugin import CASES_OPTION, COMPRESS_OPTION, MODEL_OPTION, 
 
 pytestmark = pytest.mark.usefixtures("warm_imports")
 
-TINY = [f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=tool_use", f"{CASES_OPTION}=48", "-p", "no:randomly"]
+# A cap of 200 cases: gates stop drawing once decided (rtn8 at 72 cases, rtn2 at 48, none at 16).
+TINY = [f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=tool_use", f"{CASES_OPTION}=200", "-p", "no:randomly"]
 
 USER_TEST = """
 from pytest_compress import agentic_task
 
-@agentic_task("tool_use", n=24)
+@agentic_task("tool_use", n=160)
 def test_tools_survive(task_result):
     assert 0 <= task_result.compressed.score <= 1
     assert task_result.metrics["retrieve"].baseline.score > 0.5
-    assert len(task_result.cases) == 24
+    assert len(task_result.cases) == task_result.n <= task_result.planned_cases == 160
 
 def test_pair(model_pair):
     b, c = model_pair.generate(["Set an alarm for 07:15."], max_new_tokens=4)
@@ -69,11 +70,11 @@ def test_bad_ini_value_is_a_usage_error(pytester, ini, message):
 @pytest.mark.parametrize("spec", ["none", "rtn8"])
 def test_gentle_specs_pass_the_builtin_suite(pytester, spec):
     result = pytester.runpytest(f"{COMPRESS_OPTION}={spec}", *TINY)
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1)  # decided: an inconclusive gate would not count as passed
     result.stdout.fnmatch_lines([
         "*pytest-compress*",
-        f"{spec}  tool_use.overall*48*PASS*",
-        "Compression gate passed: 3/3 gated metrics within limits (decision=point)",
+        f"{spec}  tool_use.overall*PASS",
+        "Compression gate passed: 3/3 gated metrics within limits (decision=lenient)",
     ])
 
 
@@ -81,8 +82,10 @@ def test_rtn2_fails_the_builtin_suite_naming_the_drop(pytester):
     result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn2", *TINY)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*compression gate failed: tool_use [[]rtn2[]] (48 cases, decision=point)",
-        "*tool_use.overall: baseline 0.* -> compressed 0.*, drop +0.*limit max_drop=0.1",
+        "*compression gate failed: tool_use [[]rtn2[]] (48 of at most 200 cases, decision=lenient)",
+        "*tool_use.retrieve failed: baseline 0.* -> compressed 0.*, drop +0.*limit max_drop=0.1",
+        "*drop > max_drop 0.1 shown (Holm-adjusted p(holds) 1, p(broken) *",
+        "gate rtn2: 3 statistical checks*0 gates settled early, 1 stopped at a failure, 0 ran to their cap)",
         "*Compression gate FAILED:*",
     ])
 
@@ -132,28 +135,39 @@ def test_compress_list(pytester):
     ])
 
 
-def test_statistical_mode_applies_holm_across_the_session(pytester):
-    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8,rtn2", "--compress-decision=lenient", *TINY)
+def test_each_spec_is_one_holm_family_and_the_summary_counts_its_checks(pytester):
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8,rtn2", *TINY, "-p", "no:randomly")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*Holm-adjusted*",
-        "multiplicity: Holm step-down across the session's 6 statistical checks*",
+        "*Holm-adjusted*over 3 checks*",
+        "gate rtn8: 3 statistical checks, Holm across them*: 3 decided pass, 0 decided fail, 0 inconclusive; "
+        "72 of at most 200 cases drawn (1 gates settled early*",
+        "gate rtn2: 3 statistical checks*",
     ])
 
 
-def test_sequential_option_stops_clear_cut_gates_early(pytester):
-    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn2", "--compress-decision=lenient",
-                                "--compress-sequential=4", *TINY, f"{CASES_OPTION}=160")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*sequential fail: decided on 80 of 160 cases*",
-                                 "sequential: 1 gates stopped early, 80 of 160 cases evaluated (50% saved)"])
+@pytest.mark.parametrize("decision, outcome", [("lenient", "inconclusive"), ("strict", "failed"),
+                                               ("point", "inconclusive")])  # point: the estimate is within
+def test_an_inconclusive_gate_is_shown_and_the_mode_decides_its_test(pytester, decision, outcome):
+    # 16 cases of rtn8 cannot show a drop below 0.1 at the family's error rate
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8", *TINY, f"{CASES_OPTION}=16",
+                                f"--compress-decision={decision}", "-v")
+    assert result.parseoutcomes().get(outcome) == 1
+    result.stdout.fnmatch_lines([
+        f"*tool_use.retrieve*INCONCLUSIVE ({'fail' if decision == 'strict' else 'pass'}; ~* cases decide)",
+        "inconclusive: rtn8 tool_use.retrieve max_drop: drop +0.000 on n=16 resolves +-0.*; about * cases would*",
+    ])
+    if outcome == "inconclusive":
+        result.stdout.fnmatch_lines(["*compress::tool_use[[]rtn8[]] INCONCLUSIVE*"])
+        assert result.ret == pytest.ExitCode.OK
 
 
-@pytest.mark.parametrize("on_gain, outcome", [("warn", "passed"), ("fail", "failed")])
+@pytest.mark.parametrize("on_gain, outcome", [("warn", "inconclusive"), ("fail", "failed")])
 def test_a_gain_beyond_the_limit_warns_or_fails_as_configured(pytester, on_gain, outcome):
     # on the tiny model rtn3 *raises* tool_use.plan by 0.042 (2 of 48 cases)
     limits = ["--compress-limit=tool_use: max_drop=1", "--compress-limit=tool_use.plan: max_drop=0.02"]
-    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn3", *TINY, *limits, f"--compress-on-gain={on_gain}")
-    result.assert_outcomes(**{outcome: 1})
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn3", *TINY, f"{CASES_OPTION}=48", *limits,
+                                f"--compress-on-gain={on_gain}")
+    assert result.parseoutcomes().get(outcome) == 1
     result.stdout.fnmatch_lines(["suspicious gain: rtn3 tool_use.plan improved by 0.042*"])
 

@@ -1,5 +1,7 @@
 """The spine's acceptance on the real embedded model (SmolLM2-135M-Instruct), via pytester."""
 
+import re
+
 import pytest
 
 from pytest_compress.plugin import COMPRESS_OPTION
@@ -14,13 +16,17 @@ def test_none_and_rtn8_pass_rtn2_fails_on_smollm2(pytester, smollm2_cache):
         f"--compress-cache-dir={smollm2_cache}", "-v", "-p", "no:randomly",
     )
     result.stdout.fnmatch_lines_random([
-        "*compress::tool_use[[]none[]] PASSED*",
-        "*compress::tool_use[[]rtn8[]] PASSED*",
+        "*compress::tool_use[[]none[]] PASSED*",  # identical models: decided exactly
         "*compress::tool_use[[]rtn2[]] FAILED*",
         "*compress::agreement*rank_correlation[[]none[]] PASSED*",
-        "*compress::agreement*rank_correlation[[]rtn8[]] PASSED*",
         "*compress::agreement*rank_correlation[[]rtn2[]] FAILED*",
-        "*tool_use.overall: baseline 0.* -> compressed 0.*, drop +0.*",
+        "*drop > max_drop 0.1 shown*",
+        "gate rtn8: 4 statistical checks, Holm across them*",
         "Compression gate FAILED: *",
     ])
-    result.assert_outcomes(passed=4, failed=2)
+    text = result.stdout.str()
+    # rtn8 is never shown to fail; at the default caps some of its checks may stay undecided
+    for suite in ("tool_use", "agreement.rank_correlation"):
+        assert re.search(rf"compress::{re.escape(suite)}\[rtn8\] (PASSED|INCONCLUSIVE)", text), suite
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 2 and outcomes.get("passed", 0) + outcomes.get("inconclusive", 0) == 4

@@ -1,10 +1,13 @@
 """Statistics for comparing a baseline and a compressed model.
 
 ``pytest_compress.metrics.paired``
-    Paired per-case statistics used by the gate: confidence intervals for the
-    drop (exact-score interval for 0/1 outcomes, seeded BCa bootstrap
-    otherwise), one-sided p-values against a limit, Holm adjustment, and a
-    group-sequential (O'Brien-Fleming-type alpha spending) early-stopping plan.
+    Paired per-case statistics used by the gate: fixed-n confidence intervals
+    for the drop (Tango's score interval for 0/1 outcomes, seeded BCa bootstrap
+    otherwise), the matching one-sided tests, and Holm's adjustment.
+
+``pytest_compress.metrics.anytime``
+    Anytime-valid tests and intervals for a bounded mean, by betting: valid at
+    whatever look the gate stops drawing cases.
 
 ``pytest_compress.metrics.agreement``
     Model-agreement math on logits (torch): rank correlations over the

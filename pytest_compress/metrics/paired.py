@@ -1,4 +1,4 @@
-"""Paired statistics for the compression gate.
+"""Paired statistics for the compression gate: the drop's fixed-n interval and tests.
 
 Both models score the same ``n`` cases.  The per-case *drop* is
 ``baseline - compressed`` if higher is better, else ``compressed - baseline``
@@ -10,60 +10,33 @@ Intervals
   difference of proportions.  With ``b`` cases the compressed model lost and
   ``c`` it won, ``{d0 : |Z(d0)| < z}`` with ``Z(d0) = (b - c - n d0) /
   sqrt(n (2 q + d0 (1 - d0)))``, ``q`` the restricted MLE of P(compressed-only
-  correct) under drop ``d0``; ``Z(0)`` is McNemar's statistic.  Chosen over
-  the McNemar-conditional Clopper-Pearson interval (CP on ``b/(b+c)`` mapped
-  to ``((b+c)/n)(2 pi - 1)``), which treats ``b+c`` as fixed and misses in
-  both directions.  Exact coverage by enumeration, (P(lose), P(win), n):
-  (0.10, 0.05, 200) CP 0.958 vs Tango 0.951; (0.05, 0.05, 200) 0.971 vs
-  0.948; (0.03, 0.01, 100) 0.841 vs 0.952.
+  correct) under drop ``d0``; ``Z(0)`` is McNemar's statistic.  No shortcut at
+  ``b = c = 0``: the interval is then ``+-z^2/(n + z^2)`` (+-0.176 at n = 18),
+  since 18 agreeing cases do not show that the models agree on every case.
+  Exact coverage by enumeration over n = 20, 50, 200 and discordance 0.05,
+  0.2, 0.5 (all-losses included) is in ``tests/metrics/test_paired.py``.
 * other outcomes: seeded paired bootstrap of the mean drop, BCa interval
   (closed-form jackknife acceleration) expanded as in Hesterberg (2015): the
   nominal z levels become ``sqrt(n/(n-1)) t_{n-1}`` quantiles, undoing the
-  plug-in variance's (n-1)/n shrinkage.  Simulated 95% coverage, n=200, 4000
-  data sets of two skewed drop distributions: 0.946 and 0.957 in the test
-  (another seed: 0.948/0.951, plain percentile 0.944/0.947).
-* all pairs identical: interval (0, 0), method ``"identical"`` -- a
-  convention; a score interval for 0/1 data would still have some width.
+  plug-in variance's (n-1)/n shrinkage.  With zero spread a bootstrap knows
+  nothing: given the values' range, the anytime-valid betting interval
+  (:mod:`.anytime`) is used instead, which never has zero width.
+* only an *identical* pair (the caller says so: the same model) gets (0, 0).
 
-``noninferiority_p`` / ``inferiority_p`` invert the same machinery: at
-``confidence=0.95`` the upper bound is below the limit iff
-``noninferiority_p < 0.025``, the lower bound above it iff
-``inferiority_p < 0.025`` (exactly for 0/1 data; for the bootstrap up to
-quantile interpolation).
-
-Power (documented N)
---------------------
-0/1 outcomes, P(lose)=0.10, P(win)=0.05 (a true 5-point drop): the one-sided
-2.5% inferiority test at limit 0 (how "lenient" mode fails a model; also the
-95% interval's lower end > 0) has exact power >= 0.90 for every N >= 612
-(0.934 at N=700).  Strict mode at limit 0 fails such a model with probability
-~1 at any N (non-inferiority to 0 cannot be shown for a positive drop); the
-dual strict claim -- passing a model with no true drop (0.10/0.10) against a
-5-point limit with power >= 0.90 -- holds for N >= 852.  More discordant
-cases need proportionally more N.
-
-Sequential plan
----------------
-``sequential_plan`` spreads ``n_looks`` equally spaced looks up to ``n_max``
-with one-sided boundaries ``c_k`` from the Lan-DeMets O'Brien-Fleming
-spending function ``alpha(t) = 2 (1 - Phi(z_{1-alpha/2} / sqrt(t)))``,
-computed by deterministic numerical integration of the Brownian-motion
-recursion (Armitage-McPherson-Rowe).  ``alpha`` is ONE-sided per direction;
-``alpha=0.025`` matches a two-sided 95% interval.
+``bootstrap_one_sided`` and :func:`tango_z` give the one-sided fixed-n tests
+the gate's final look uses (:mod:`pytest_compress.gate.measure`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
-__all__ = ["DropEstimate", "estimate_drop", "noninferiority_p", "inferiority_p", "holm", "cases_to_settle",
-           "SequentialPlan", "sequential_plan", "sequential_boundaries", "sequential_decision", "run_sequential"]
+__all__ = ["DropEstimate", "estimate_drop", "tango_z", "bootstrap_one_sided", "holm"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +50,7 @@ class DropEstimate:
     low: float
     high: float
     n: int
-    method: str  # "tango-score" | "bootstrap" | "identical"
+    method: str  # "tango-score" | "bootstrap" | "betting" | "unbounded" | "identical"
     p_value: float | None
 
 
@@ -96,7 +69,7 @@ def _drops(baseline, compressed, higher_is_better: bool, binary: bool | None):
     return d, bool(binary)
 
 
-def _tango_z(b, c, n, d0):
+def tango_z(b, c, n, d0):
     """Tango's score statistic for H0: p_b - p_c = d0 (vectorized)."""
     b, c, n, d0 = (np.asarray(x, dtype=float) for x in (b, c, n, d0))
     A, B, C = 2.0 * n, -b - c + (2.0 * n - b + c) * d0, -c * d0 * (1.0 - d0)
@@ -118,7 +91,7 @@ def _tango_interval(b, c, n, confidence):
         hi = np.ones_like(lo)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            above = _tango_z(b, c, n, mid) > target
+            above = tango_z(b, c, n, mid) > target
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
         return 0.5 * (lo + hi)
@@ -189,62 +162,53 @@ def _bca_level(boots_row, z0, a, value, n):
 
 
 def estimate_drop(baseline, compressed, *, higher_is_better: bool = True, binary: bool | None = None,
-                  confidence: float = 0.95, seed=0, n_boot: int = 4000) -> DropEstimate:
+                  confidence: float = 0.95, seed=0, n_boot: int = 4000, identical: bool = False,
+                  width: float | None = None) -> DropEstimate:
     """Mean per-case drop with a two-sided ``confidence`` interval.
 
     ``binary=None`` auto-detects 0/1 outcomes.  ``seed`` (int or
-    ``numpy.random.Generator``) drives the bootstrap only.
+    ``numpy.random.Generator``) drives the bootstrap only.  ``identical``: the
+    two sides are one model, so the drop is exactly 0.  ``width``: the width of
+    the values' range (drops lie in ``[-width, width]``), used when the drops
+    have no spread; without it such an interval is unbounded.
     """
     if not 0 < confidence < 1:
         raise ValueError("confidence must be in (0, 1)")
     d, binary = _drops(baseline, compressed, higher_is_better, binary)
     n = d.size
     drop = float(d.mean())
-    if np.all(d == 0):
+    if identical:
+        if not np.all(d == 0):
+            raise ValueError("identical=True but the two sides differ")
         return DropEstimate(0.0, 0.0, 0.0, n, "identical", 1.0)
     if binary:
         b, c = int(np.sum(d > 0)), int(np.sum(d < 0))
         low, high = _tango_interval(b, c, n, confidence)
-        p = float(min(1.0, 2 * stats.norm.sf(abs(float(_tango_z(b, c, n, 0.0))))))
+        p = float(min(1.0, 2 * stats.norm.sf(abs(float(tango_z(b, c, n, 0.0))))))
         return DropEstimate(drop, float(low), float(high), n, "tango-score", p)
-    if np.all(d == d[0]):  # a constant non-zero drop: no sampling spread
-        return DropEstimate(drop, drop, drop, n, "bootstrap", 0.0)
+    if np.all(d == d[0]):  # no spread: the bootstrap would claim certainty it does not have
+        from .anytime import anytime_interval, anytime_p
+
+        if width is None or not np.isfinite(width):
+            return DropEstimate(drop, -np.inf, np.inf, n, "unbounded", 1.0)
+        low, high = anytime_interval(d, -width, width, 1.0 - confidence)
+        p = 2 * min(anytime_p(d, 0.0, -width, width, True), anytime_p(d, 0.0, -width, width, False))
+        return DropEstimate(drop, low, high, n, "betting", min(1.0, p))
     low, high, boots, z0, a = _bca_interval(d[None, :], confidence, n_boot, seed)
     lv = _bca_level(boots[0], z0[0], a[0], 0.0, n)
     p = float(min(1.0, 2 * min(lv, 1 - lv)))
     return DropEstimate(drop, float(low[0]), float(high[0]), n, "bootstrap", p)
 
 
-def _one_sided(baseline, compressed, limit, higher_is_better, binary, seed, n_boot, upper: bool):
-    """P-value for H0: drop >= limit (upper=True) or H0: drop <= limit."""
-    d, binary = _drops(baseline, compressed, higher_is_better, binary)
-    n = d.size
-    if np.all(d == d[0]):  # identical pairs or a constant drop: no spread
-        m = float(d[0])
-        return float(not (m < limit)) if upper else float(not (m > limit))
-    if binary:
-        z = float(_tango_z(int(np.sum(d > 0)), int(np.sum(d < 0)), n, limit))
-        return float(stats.norm.cdf(z) if upper else stats.norm.sf(z))
-    boots = _boot_means(d[None, :], n_boot, seed)
-    z0, a = _bca_parts(d[None, :], boots)
-    lv = _bca_level(boots[0], z0[0], a[0], limit, n)
-    return 1.0 - lv if upper else lv
-
-
-def noninferiority_p(baseline, compressed, limit: float, *, higher_is_better: bool = True,
-                     binary: bool | None = None, seed=0, n_boot: int = 4000) -> float:
-    """One-sided p-value for H0: drop >= limit against H1: drop < limit.
-
-    ``p < (1 - confidence)/2`` iff the two-sided interval of ``estimate_drop``
-    (same seed and n_boot) lies below ``limit``.
-    """
-    return _one_sided(baseline, compressed, limit, higher_is_better, binary, seed, n_boot, True)
-
-
-def inferiority_p(baseline, compressed, limit: float, *, higher_is_better: bool = True,
-                  binary: bool | None = None, seed=0, n_boot: int = 4000) -> float:
-    """One-sided p-value for H0: drop <= limit against H1: drop > limit."""
-    return _one_sided(baseline, compressed, limit, higher_is_better, binary, seed, n_boot, False)
+def bootstrap_one_sided(x, threshold: float, seed=0, n_boot: int = 4000) -> tuple[float, float]:
+    """BCa-bootstrap one-sided p-values ``(H0: mean >= threshold, H0: mean <= threshold)`` of ``x``."""
+    x = np.asarray(x, dtype=float).ravel()
+    if x.size < 2 or np.all(x == x[0]):
+        return 1.0, 1.0  # no spread: the bootstrap distribution is a point and tests nothing
+    boots = _boot_means(x[None, :], n_boot, seed)
+    z0, a = _bca_parts(x[None, :], boots)
+    level = _bca_level(boots[0], z0[0], a[0], threshold, x.size)
+    return 1.0 - level, level
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -260,140 +224,3 @@ def holm(p_values: Sequence[float]) -> list[float]:
     out = np.empty(m)
     out[order] = adj_sorted
     return out.tolist()
-
-
-def cases_to_settle(estimate: DropEstimate, limit: float, confidence: float = 0.95) -> int | None:
-    """Approximate n at which the interval would stop straddling ``limit``.
-
-    Uses the interval side facing the limit (``high - drop`` when the limit is
-    above the drop, else ``drop - low``) and scales it by ``sqrt(n/n')``.
-    ``confidence`` must be the level the estimate was computed at; the answer
-    does not depend on it (the ratio of half-widths is level-free).  Returns
-    None when the verdict is already settled (limit outside [low, high]) or
-    when ``drop == limit`` (no n settles it).
-    """
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be in (0, 1)")
-    gap = abs(estimate.drop - limit)
-    if gap == 0 or not (estimate.low <= limit <= estimate.high):
-        return None
-    half = estimate.high - estimate.drop if limit > estimate.drop else estimate.drop - estimate.low
-    return max(estimate.n + 1, math.ceil(estimate.n * (half / gap) ** 2))
-
-
-@dataclass(frozen=True)
-class SequentialPlan:
-    """Looks (cumulative case counts) and the one-sided error rate."""
-    n_max: int
-    looks: tuple[int, ...]
-    alpha: float
-
-
-def sequential_plan(n_max: int, n_looks: int = 5, alpha: float = 0.05) -> SequentialPlan:
-    """Equally spaced looks up to ``n_max``; ``alpha`` is one-sided."""
-    if n_looks < 1 or n_max < n_looks:
-        raise ValueError("need 1 <= n_looks <= n_max")
-    if not 0 < alpha < 0.5:
-        raise ValueError("alpha must be in (0, 0.5)")
-    looks = tuple(sorted({max(1, round(n_max * k / n_looks)) for k in range(1, n_looks + 1)}))
-    return SequentialPlan(int(n_max), looks, float(alpha))
-
-
-@lru_cache(maxsize=64)
-def _boundaries(fractions: tuple[float, ...], alpha: float, m: int = 1601) -> tuple[float, ...]:
-    """Z-scale boundaries for O'Brien-Fleming-type spending (recursive integration)."""
-    spent = 2.0 * stats.norm.sf(stats.norm.isf(alpha / 2.0) / np.sqrt(np.asarray(fractions)))
-    out, grid, dens, prev_t, prev_spent = [], None, None, 0.0, 0.0
-    for t, s in zip(fractions, spent):
-        inc, dt = s - prev_spent, t - prev_t
-        if grid is None:  # first look: W(t) ~ N(0, t)
-            c = stats.norm.isf(inc)
-            bnd = c * math.sqrt(t)  # boundary on the W scale
-            grid = np.linspace(-10.0 * math.sqrt(t), bnd, m)
-            dens = stats.norm.pdf(grid, scale=math.sqrt(t))
-        else:
-            w = np.full(m, grid[1] - grid[0])
-            w[[0, -1]] *= 0.5  # trapezoid weights
-            mass, sd = dens * w, math.sqrt(dt)
-
-            def cross(bv):
-                return float(mass @ stats.norm.sf((bv - grid) / sd)) - inc
-
-            hi = grid[-1] + 12 * sd
-            bnd = optimize.brentq(cross, grid[0], hi, xtol=1e-12) if inc > 0 and cross(grid[0]) > 0 else hi
-            c = bnd / math.sqrt(t)
-            new = np.linspace(-10.0 * math.sqrt(t), bnd, m)
-            dens = stats.norm.pdf((new[:, None] - grid[None, :]) / sd) / sd @ mass
-            grid = new
-        out.append(float(c))
-        prev_t, prev_spent = t, s
-    return tuple(out)
-
-
-def sequential_boundaries(plan: SequentialPlan) -> tuple[float, ...]:
-    """One-sided z boundaries c_k, one per look (the last is ~z_{1-alpha} or above)."""
-    return _boundaries(tuple(k / plan.n_max for k in plan.looks), plan.alpha)
-
-
-def _z_below_limit(d: np.ndarray, binary: bool, limit: float) -> float:
-    """z for 'drop < limit' (positive = evidence the drop is below the limit)."""
-    n = d.size
-    if binary:
-        return -float(_tango_z(int(np.sum(d > 0)), int(np.sum(d < 0)), n, limit))
-    m = float(d.mean())
-    sd = float(d.std(ddof=1)) if n > 1 else 0.0
-    if sd == 0.0:
-        return math.inf if m < limit else (-math.inf if m > limit else 0.0)
-    return (limit - m) / (sd / math.sqrt(n))
-
-
-def sequential_decision(plan: SequentialPlan, look_index: int, baseline, compressed, limit: float, *,
-                        mode: str, higher_is_better: bool = True, binary: bool | None = None) -> str:
-    """"pass", "fail" or "continue" at look ``look_index`` (0-based).
-
-    ``baseline``/``compressed`` hold the first ``plan.looks[look_index]``
-    cases.  With ``z`` the normal-approximation statistic of the mean drop
-    against ``limit`` (Tango score z for 0/1 data, mean/SE otherwise; positive
-    when the drop is below the limit) and ``c`` this look's boundary:
-
-    * strict: pass if ``z >= c`` (non-inferiority shown); fail if ``z <= -c``
-      (inferiority shown, futility) or at the last look without a pass.
-      P(pass | drop >= limit) <= alpha.
-    * lenient: fail if ``-z >= c`` (inferiority shown); pass if ``z >= c``
-      (clearly no regression) or at the last look without a fail.
-      P(fail | drop <= limit) <= alpha.
-    """
-    if mode not in ("strict", "lenient"):
-        raise ValueError(f"mode must be 'strict' or 'lenient', not {mode!r}")
-    if not 0 <= look_index < len(plan.looks):
-        raise ValueError("look_index out of range")
-    d, binary = _drops(baseline, compressed, higher_is_better, binary)
-    if d.size != plan.looks[look_index]:
-        raise ValueError(f"look {look_index} expects {plan.looks[look_index]} cases, got {d.size}")
-    c = sequential_boundaries(plan)[look_index]
-    z = _z_below_limit(d, binary, limit)
-    last = look_index == len(plan.looks) - 1
-    if mode == "strict":
-        if z >= c:
-            return "pass"
-        return "fail" if (z <= -c or last) else "continue"
-    if -z >= c:
-        return "fail"
-    return "pass" if (z >= c or last) else "continue"
-
-
-def run_sequential(plan: SequentialPlan, baseline, compressed, limit: float, *, mode: str,
-                   higher_is_better: bool = True, binary: bool | None = None) -> tuple[str, int]:
-    """Walk the looks over full-length arrays; returns (verdict, cases used)."""
-    b = np.asarray(baseline, dtype=float).ravel()
-    c = np.asarray(compressed, dtype=float).ravel()
-    if b.size < plan.n_max or c.size < plan.n_max:
-        raise ValueError("need at least plan.n_max cases")
-    if binary is None:
-        _, binary = _drops(b[: plan.n_max], c[: plan.n_max], higher_is_better, None)
-    for i, k in enumerate(plan.looks):
-        v = sequential_decision(plan, i, b[:k], c[:k], limit, mode=mode,
-                                higher_is_better=higher_is_better, binary=binary)
-        if v != "continue":
-            return v, k
-    raise AssertionError("unreachable: the last look always decides")

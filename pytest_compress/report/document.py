@@ -20,9 +20,9 @@ from importlib import resources
 from typing import Any
 
 from .. import __version__
-from .terminal import gate_line, notes
+from .terminal import gate_line, notes, statistics_lines
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = "schema.json"
 
 
@@ -65,6 +65,7 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
             "compressed_cached": sum(r.compressed_cached for r in results),
             "gated_metrics": len(gated),
             "failed_metrics": sum(not m.passed for m in gated),
+            "inconclusive_metrics": sum(m.verdict.status == "inconclusive" for m in gated),
         },
         "compression": [
             {"spec": c.spec, "seconds": c.seconds, "bits_per_weight": c.bits_per_weight, "sparsity": c.sparsity,
@@ -73,7 +74,7 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
             for c in compression
         ],
         "results": [r.to_dict() for r in results],
-        "notes": notes(results) + list(cache_events),
+        "notes": statistics_lines(results) + notes(results) + list(cache_events),
         "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
     }
     return _finite(json.loads(json.dumps(document, default=str)))

@@ -24,7 +24,7 @@ from .terminal import COLUMNS, rows
 
 RANK_SUITE = "agreement.rank_correlation"
 _TAU_AT_K = re.compile(r"^tau(?:_k(\d+))?$")
-VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "ungated": "#757575"}
+VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#f9a825", "ungated": "#757575"}
 
 
 def _png(fig) -> str:
@@ -143,7 +143,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #212121; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.fail td { background: #ffebee; } tr.pass td.verdict { color: #2e7d32; } tr.fail td.verdict { color: #c62828; }
+tr.fail td { background: #ffebee; } tr.inconclusive td { background: #fff8e1; } tr.pass td.verdict { color: #2e7d32; } tr.fail td.verdict { color: #c62828; }
 figure { margin: 1.5em 0; } img { max-width: 100%; border: 1px solid #eee; }
 .passed { color: #2e7d32; } .failed { color: #c62828; }
 """

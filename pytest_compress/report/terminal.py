@@ -3,13 +3,13 @@
 Built as text here (no pytest), printed once by the plugin under its heading.
 The closing line has the same shape whether the gate passed or failed::
 
-    Compression gate passed: 6/6 gated metrics within limits (decision=point)
-    Compression gate FAILED: 2/6 gated metrics beyond limits (decision=point)
+    Compression gate passed: 6/6 gated metrics within limits, 2 of them inconclusive (decision=lenient)
+    Compression gate FAILED: 2/6 gated metrics beyond limits, 1 inconclusive (decision=lenient)
 """
 
 from __future__ import annotations
 
-COLUMNS = ("spec", "suite.metric", "n", "baseline", "compressed", "drop", "95% CI", "limit", "verdict")
+COLUMNS = ("spec", "suite.metric", "n", "baseline", "compressed", "drop", "95% CI", "resolves", "limit", "verdict")
 
 
 def _number(value, fmt: str) -> str:
@@ -17,10 +17,16 @@ def _number(value, fmt: str) -> str:
 
 
 def verdict_text(metric: dict) -> str:
-    """``PASS``, ``FAIL (fragile: raise n to about 120)``, ``PASS (suspicious gain)`` ..."""
-    text = metric["verdict"].upper()
-    if metric.get("fragile"):
-        text += " (fragile" + (f": raise n to about {metric['settle_n']}" if metric.get("settle_n") else "") + ")"
+    """``PASS``, ``FAIL``, ``INCONCLUSIVE (pass; ~240 cases decide)``, ``PASS (at chance)`` ..."""
+    status, passed = metric["verdict"], metric.get("passed", metric["verdict"] != "fail")
+    text = status.upper() if status != "fail" or not passed else "FAIL"
+    if status == "inconclusive":
+        hint = f"; ~{metric['n_to_decide']} cases decide" if metric.get("n_to_decide") else ""
+        text += f" ({'pass' if passed else 'fail'}{hint})"
+    elif status == "pass" and not passed:
+        text = "FAIL (gain)"
+    if metric.get("flags"):
+        text += " (at chance)" if any("chance" in f for f in metric["flags"]) else " (at floor/ceiling)"
     return text + (" (suspicious gain)" if metric.get("suspicious_gain") else "")
 
 
@@ -31,11 +37,12 @@ def row(result: dict, metric: dict) -> tuple[str, ...]:
     return (
         result["spec"],
         metric["metric"],
-        str(result["n"]),
+        str(metric.get("n", result["n"])),
         _number(metric["baseline"], ".3f"),
         _number(metric["compressed"], ".3f"),
         _number(metric["drop"], "+.3f"),
         f"[{_number(low, '+.3f')}, {_number(high, '+.3f')}]",
+        "-" if metric.get("resolution") is None else f"+-{metric['resolution']:.3f}",
         limit or "-",
         verdict_text(metric),
     )
@@ -56,19 +63,52 @@ def table(results) -> list[str]:
 def gate_line(results, decision: str) -> str:
     gated = [m for r in results for m in r.metrics.values() if m.verdict.status != "ungated"]
     failed = [m for m in gated if not m.passed]
+    open_ = sum(m.verdict.status == "inconclusive" for m in gated)
     if failed:
-        return f"Compression gate FAILED: {len(failed)}/{len(gated)} gated metrics beyond limits (decision={decision})"
-    return f"Compression gate passed: {len(gated)}/{len(gated)} gated metrics within limits (decision={decision})"
+        undecided = sum(m.verdict.status == "inconclusive" for m in failed)
+        tail = f", {undecided} of them inconclusive" if undecided else ""
+        return (f"Compression gate FAILED: {len(failed)}/{len(gated)} gated metrics beyond limits{tail} "
+                f"(decision={decision})")
+    tail = f", {open_} of them inconclusive" if open_ else ""
+    return f"Compression gate passed: {len(gated)}/{len(gated)} gated metrics within limits{tail} (decision={decision})"
+
+
+def statistics_lines(results) -> list[str]:
+    """How the verdicts were reached, per spec: the family, decided and inconclusive checks,
+    cases drawn; then each inconclusive check with the n it used, its resolution and the n to decide."""
+    from ..gate import ALPHA
+
+    lines, specs = [], list(dict.fromkeys(r.spec for r in results))
+    for spec in specs:
+        mine = [r for r in results if r.spec == spec]
+        checks = [c for r in mine for m in r.metrics.values() for c in m.checks if not c.exact]
+        if not checks:
+            continue
+        count = {s: sum(c.status == s for c in checks) for s in ("pass", "fail", "inconclusive")}
+        stops = {s: sum(r.stopped == s for r in mine) for s in ("settled", "failed", "cap")}
+        lines.append(
+            f"gate {spec}: {len(checks)} statistical checks, Holm across them (one-sided alpha {ALPHA:g} for "
+            f"false passes, {ALPHA:g} for false failures): {count['pass']} decided pass, {count['fail']} decided "
+            f"fail, {count['inconclusive']} inconclusive; {sum(r.n for r in mine)} of at most "
+            f"{sum(r.planned_cases or r.n for r in mine)} cases drawn ({stops['settled']} gates settled early, "
+            f"{stops['failed']} stopped at a failure, {stops['cap']} ran to their cap)")
+    for r in results:
+        for m in r.metrics.values():
+            for c in m.checks:
+                if c.status == "inconclusive":
+                    hint = (f"; about {c.n_to_decide} cases would {c.decides} (raise the suite's n or "
+                            "--compress-cases)" if c.n_to_decide else "")
+                    lines.append(f"inconclusive: {r.spec} {m.full_name} {c.check.key}: {c.check.quantity} "
+                                 f"{c.value:+.3f} on n={c.n} resolves +-{c.resolution:.3f}{hint}")
+    return lines
 
 
 def notes(results) -> list[str]:
     out = []
     for r in results:
         for m in r.metrics.values():
-            if m.verdict.fragile:
-                hint = f"; raise n to about {m.verdict.settle_n}" if m.verdict.settle_n else ""
-                out.append(f"fragile: {r.spec} {m.full_name}: the interval straddles the limit, "
-                           f"the verdict could go either way (n={r.n}{hint})")
+            out.extend(f"note: {r.spec} {m.full_name}: {flag}; read its verdict with that in mind"
+                       for flag in m.verdict.flags)
             if m.verdict.suspicious_gain:
                 out.append(f"suspicious gain: {r.spec} {m.full_name} improved by {-m.drop:.3f} "
                            f"(more than max_drop {m.limit.max_drop:g}); check the evaluation")
@@ -99,6 +139,7 @@ def render(results, *, decision: str, timings: dict, cache_events=(), cache_hits
         lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight, sparsity {rep.sparsity:.1%}, "
                      f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}")
     lines.extend(table(results))
+    lines.extend(statistics_lines(results))
     lines.extend(notes(results))
     if timings:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))

@@ -76,10 +76,10 @@ def _ids_at(reference: list[dict] | None, key: str = "topk_ids") -> list[torch.T
 @register_suite("agreement.rank_correlation")
 class RankCorrelation(LogitAgreement):
     metrics = (
-        Metric("tau", binary=False, min=0.6, description="Kendall tau-b at the baseline's top-k, mean over positions"),
-        Metric("tau_k3", binary=False, description="Kendall tau-b at the baseline's top-3"),
-        Metric("tau_k20", binary=False, description="Kendall tau-b at the baseline's top-20"),
-        Metric("spearman", binary=False, description="Spearman rho at the baseline's top-k"),
+        Metric("tau", binary=False, min=0.6, low=-1.0, description="Kendall tau-b at the baseline's top-k, mean over positions"),
+        Metric("tau_k3", binary=False, low=-1.0, description="Kendall tau-b at the baseline's top-3"),
+        Metric("tau_k20", binary=False, low=-1.0, description="Kendall tau-b at the baseline's top-20"),
+        Metric("spearman", binary=False, low=-1.0, description="Spearman rho at the baseline's top-k"),
         Metric("jaccard", binary=False, description="overlap of the two models' top-k token sets"),
     )
     primary = "tau"
@@ -118,7 +118,7 @@ class RankCorrelation(LogitAgreement):
 
 @register_suite("agreement.erank")
 class EffectiveRank(LogitAgreement):
-    metrics = (Metric("erank", binary=False, description="effective rank of the text's logits (or hidden states)"),)
+    metrics = (Metric("erank", binary=False, high=math.inf, description="effective rank of the text's logits (or hidden states)"),)
     primary = "erank"
     defaults = {**LogitAgreement.defaults, "source": "logits"}
 
@@ -150,10 +150,10 @@ class Energy(LogitAgreement):
     """
 
     metrics = (
-        Metric("gap_centered", higher_is_better=False, binary=False,
+        Metric("gap_centered", higher_is_better=False, binary=False, high=math.inf,
                description="mean |energy difference - its median over the text| per position"),
-        Metric("gap", higher_is_better=False, binary=False, description="mean |energy difference| per position"),
-        Metric("energy", higher_is_better=False, binary=False, description="mean -logsumexp(logits) per position"),
+        Metric("gap", higher_is_better=False, binary=False, high=math.inf, description="mean |energy difference| per position"),
+        Metric("energy", higher_is_better=False, binary=False, low=-math.inf, high=math.inf, description="mean -logsumexp(logits) per position"),
     )
     primary = "gap_centered"
     version = 2
@@ -171,7 +171,7 @@ class Energy(LogitAgreement):
 
 @register_suite("agreement.kl")
 class KLDivergence(LogitAgreement):
-    metrics = (Metric("kl", higher_is_better=False, binary=False,
+    metrics = (Metric("kl", higher_is_better=False, binary=False, high=math.inf,
                       description="mean token KL(baseline || compressed), top tokens + tail bucket"),)
     primary = "kl"
     defaults = {**LogitAgreement.defaults, "top": 64}
@@ -223,7 +223,7 @@ class TopOneAgreement(LogitAgreement):
 
 @register_suite("agreement.perplexity")
 class Perplexity(LogitAgreement):
-    metrics = (Metric("perplexity", higher_is_better=False, binary=False,
+    metrics = (Metric("perplexity", higher_is_better=False, binary=False, low=1.0, high=math.inf,
                       description="perplexity of each generated text (relative drop = ratio - 1)"),)
     primary = "perplexity"
 

@@ -33,9 +33,13 @@ class Metric:
     Attributes:
         name: short name, unique in the suite (the full name is ``suite.metric``).
         higher_is_better: direction; the drop is signed so that positive is worse.
-        binary: per-case values are 0/1 (exact McNemar intervals apply).
+        binary: per-case values are 0/1 (Tango's paired score interval and test apply).
         max_drop / max_change / min / max: built-in default limits (None = not gated by default).
         description: one line for ``--compress-list`` and reports.
+        low / high: the range of one case's value; the gate's anytime-valid tests need a finite
+            one (a metric without it is tested only once all its cases are in).
+        chance: the score of a model that guesses (None: no such level); a baseline near it is
+            flagged beside the verdict, since a coin flip moves with any change to the weights.
     """
 
     name: str
@@ -46,6 +50,9 @@ class Metric:
     min: float | None = None
     max: float | None = None
     description: str = ""
+    low: float = 0.0
+    high: float = 1.0
+    chance: float | None = None
 
 
 class Suite(ABC):
@@ -84,15 +91,20 @@ class Suite(ABC):
         if not isinstance(n, int) or n < 1:
             raise CompressUsageError(f"suite {self.name!r}: n must be a positive integer, got {n!r}")
 
+    def chance_of(self, metric: Metric) -> float | None:
+        """``metric``'s chance level under this suite's parameters (override when they set it)."""
+        return metric.chance
+
     def metric(self, name: str) -> Metric:
         for m in self.metrics:
             if m.name == name:
                 return m
         raise KeyError(f"suite {self.name!r} has no metric {name!r}")
 
-    def describe(self) -> str:
-        """Canonical ``name(k=v, ...)`` string of the suite and its parameters."""
-        args = ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items()))
+    def describe(self, omit: tuple[str, ...] = ()) -> str:
+        """Canonical ``name(k=v, ...)`` string of the suite and its parameters (less ``omit``)."""
+        args = ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items())
+                         if k not in omit)
         return f"{self.name}({args})"
 
     @abstractmethod

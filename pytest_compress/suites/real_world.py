@@ -62,14 +62,14 @@ def likeliest(names: list[str], scores) -> str:
 @register_suite("real_world")
 class RealWorld(Suite):
     metrics = (
-        Metric("progress", binary=False, max_drop=0.10, description="share of the annotated subgoals reached"),
-        Metric("success", max_drop=0.15, description="reached the goal within the step limit"),
+        Metric("progress", binary=False, max_drop=0.10, chance=0.57, description="share of the annotated subgoals reached"),
+        Metric("success", max_drop=0.15, chance=0.37, description="reached the goal within the step limit"),
         Metric("invalid_rate", higher_is_better=False, binary=False,
                description="share of the actions taken that could not be done (not gated by default)"),
     )
     primary = "progress"
     version = 3  # drafts 1-2 (all actions as choices; listed actions) may sit in shared caches
-    defaults = {"n": 15, "seed": 0, "environments": list(KINDS), "distractors": 1, "max_steps": 6,
+    defaults = {"n": 24, "seed": 0, "environments": list(KINDS), "distractors": 1, "max_steps": 6,
                 "mode": "choice", "history": 2}
     case_fields = (
         CaseField("goal", str, "what the agent is asked to do, in words"),

@@ -290,18 +290,18 @@ def first_is_best(logprobs: list[float]) -> float:
 @register_suite("tool_use")
 class ToolUse(Suite):
     metrics = (
-        Metric("overall", binary=False, max_drop=0.10, description="mean of the six dimensions"),
-        Metric("retrieve", max_drop=0.10, description="prefers the right tool's description as the action"),
+        Metric("overall", binary=False, max_drop=0.10, chance=0.28, description="mean of the six dimensions"),
+        Metric("retrieve", max_drop=0.10, chance=0.25, description="prefers the right tool's description as the action"),
         Metric("instruct", max_drop=0.10, description="writes the call with exactly the right name and arguments"),
         # reported, not gated by default: at the default n their per-case choices are near ties
         # for SmolLM2-135M (rtn8 flipped review on 17 of 40 cases); they count through overall
-        Metric("plan", description="prefers the right order of tools for a multi-step task"),
-        Metric("reason", description="prefers the right next tool given the steps done"),
-        Metric("understand", description="prefers the call with the right values in a long request"),
-        Metric("review", description="says yes more readily to the right result than to a wrong one"),
+        Metric("plan", chance=0.25, description="prefers the right order of tools for a multi-step task"),
+        Metric("reason", chance=0.41, description="prefers the right next tool given the steps done"),
+        Metric("understand", chance=0.25, description="prefers the call with the right values in a long request"),
+        Metric("review", chance=0.5, description="says yes more readily to the right result than to a wrong one"),
     )
     primary = "overall"
-    defaults = {"n": 40, "seed": 0, "n_options": 4, "shots": 3, "plan_steps": 3, "distractors": 3,
+    defaults = {"n": 80, "seed": 0, "n_options": 4, "shots": 3, "plan_steps": 3, "distractors": 3,
                 "formats": ["str", "json"]}
     version = 2
     case_fields = (

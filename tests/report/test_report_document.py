@@ -22,7 +22,7 @@ def gate():
     from pytest_compress.runner import GateRunner, RunConfig
     from pytest_compress.spec import parse_spec
 
-    runner = GateRunner(RunConfig(model="tiny", use_cache=False))
+    runner = GateRunner(RunConfig(model="tiny", use_cache=False, decision="point"))
     results = [runner.evaluate(parse_spec(spec), suite, {"n": 12})
                for spec in ("rtn8", "rtn2") for suite in ("tool_use", "agreement.rank_correlation")]
     return runner, results
@@ -55,7 +55,9 @@ def test_document_validates_and_holds_the_numbers(document, gate):
     overall = next(m for m in tool["metrics"] if m["metric"] == "tool_use.overall")
     expected = results[2].metrics["overall"]
     assert overall["baseline"] == expected.baseline.score and overall["drop"] == expected.drop
-    assert overall["interval"] == list(expected.interval) and overall["verdict"] == "fail"
+    assert overall["interval"] == list(expected.interval) and overall["passed"] is False
+    assert overall["verdict"] == expected.verdict.status in ("fail", "inconclusive")
+    assert [c["key"] for c in overall["checks"]] == ["max_drop"] and overall["resolution"] > 0
     assert [c["spec"] for c in document["compression"]] == ["rtn8", "rtn2"]
     assert "a cache event" in document["notes"]
     json.dumps(document, allow_nan=False)  # strict JSON
@@ -64,7 +66,7 @@ def test_document_validates_and_holds_the_numbers(document, gate):
 @pytest.mark.parametrize("break_it, complaint", [
     (lambda d: d["results"][0]["metrics"][0].update(verdict="maybe"), "'maybe' is not one of"),
     (lambda d: d.pop("results"), "'results' is a required property"),
-    (lambda d: d.update(schema_version=2), "1 was expected"),
+    (lambda d: d.update(schema_version=1), "2 was expected"),
     (lambda d: d["results"][0]["metrics"][0].update(interval=[0.1]), "is too short"),
     (lambda d: d["results"][0]["metrics"][0]["limit"].update(maxdrop=0.1), "Additional properties"),
 ])
@@ -94,8 +96,8 @@ def test_markdown_has_the_verdict_and_one_row_per_metric(document):
     assert text.startswith("## ❌ pytest-compress: Compression gate FAILED")
     rows = [line for line in text.splitlines() if line.startswith("| rtn")]
     assert len(rows) == sum(len(r["metrics"]) for r in document["results"])
-    assert re.search(r"^\| rtn2 \| tool_use\.overall \| 12 \| [\d.]+ \| [\d.]+ \| \+[\d.]+ \| \[.*\] \| max_drop=0\.1 \| FAIL",
-                     text, re.M)
+    assert re.search(r"^\| rtn2 \| tool_use\.overall \| 12 \| [\d.]+ \| [\d.]+ \| \+[\d.]+ \| \[.*\] \| \+-[\d.]+ \| "
+                     r"max_drop=0\.1 \| (FAIL|INCONCLUSIVE \(fail)", text, re.M)
     assert "| `rtn2` | 2.14 |" in text and "- a cache event" in text
 
 
@@ -113,8 +115,9 @@ def test_html_embeds_three_decodable_plots(document):
     for data in images.values():
         with Image.open(io.BytesIO(data)) as image:
             assert image.format == "PNG" and image.width > 300 and image.height > 200
-    assert page.count("<tr class='fail'>") == sum(
-        m["verdict"] == "fail" for r in document["results"] for m in r["metrics"])
+    for status in ("fail", "inconclusive"):
+        assert page.count(f"<tr class='{status}'>") == sum(
+            m["verdict"] == status for r in document["results"] for m in r["metrics"])
 
 
 def test_rank_correlation_plot_needs_agreement_results(gate):

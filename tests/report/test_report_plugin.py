@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-ARGS = ["--compress=rtn8,rtn2", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=16",
+ARGS = ["--compress=rtn8,rtn2", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=200",
         "-p", "no:randomly", "-p", "no:cacheprovider"]
 
 
@@ -36,8 +36,10 @@ def test_report_files_step_summary_and_junit_properties(pytester, monkeypatch):
     assert float(props[f"{prefix}.drop"]) == pytest.approx(metric["drop"], abs=1e-6)
     assert [float(props[f"{prefix}.ci_low"]), float(props[f"{prefix}.ci_high"])] == pytest.approx(metric["interval"],
                                                                                                   abs=1e-6)
-    assert props[f"{prefix}.limit"] == "max_drop=0.1" and props[f"{prefix}.verdict"] == "fail"
-    assert props[f"{prefix}.n"] == "16"
+    assert props[f"{prefix}.limit"] == "max_drop=0.1" and props[f"{prefix}.verdict"] == metric["verdict"]
+    assert props[f"{prefix}.passed"] == str(metric["passed"]) and props[f"{prefix}.n"] == str(metric["n"])
+    assert props[f"{prefix}.max_drop.status"] == metric["checks"][0]["status"]
+    assert float(props[f"{prefix}.max_drop.resolution"]) == pytest.approx(metric["resolution"], abs=1e-6)
 
 
 @pytest.mark.usefixtures("warm_imports")

@@ -69,7 +69,7 @@ def test_staged_binds_the_stage_and_keeps_none():
     assert calls == [((1, 2, "layer"), {"stage": "compress rtn4"})]
 
 
-ARGS = ["--compress=rtn8", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=16",
+ARGS = ["--compress=rtn8", "--compress-model=tiny", "--compress-suites=tool_use", "--compress-cases=200",
         "-p", "no:randomly", "-p", "no:cacheprovider"]
 
 

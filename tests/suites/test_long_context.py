@@ -206,7 +206,7 @@ def test_suites_run_end_to_end_on_the_tiny_model(tiny_loaded, name, params):
 def test_rtn8_passes_and_rtn2_fails_the_long_context_suites(smollm2_runner):
     from pytest_compress.spec import parse_spec
 
-    for name, params in {"needle": {}, "multi_question": {}, "passage_retrieval": {}}.items():
+    for name, params in {"needle": {"n": 18}, "multi_question": {"n": 12}, "passage_retrieval": {"n": 30}}.items():
         rtn8 = smollm2_runner.evaluate(parse_spec("rtn8"), name, params)
         rtn2 = smollm2_runner.evaluate(parse_spec("rtn2"), name, params)
         assert rtn8.passed, (name, {k: (m.baseline.score, m.compressed.score) for k, m in rtn8.metrics.items()})

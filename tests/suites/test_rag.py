@@ -183,8 +183,8 @@ def test_dense_retriever_ranks_by_meaning():
 def test_rtn8_passes_and_rtn2_fails_rag(smollm2_runner):
     from pytest_compress.spec import parse_spec
 
-    rtn8 = smollm2_runner.evaluate(parse_spec("rtn8"), "rag")
-    rtn2 = smollm2_runner.evaluate(parse_spec("rtn2"), "rag")
+    rtn8 = smollm2_runner.evaluate(parse_spec("rtn8"), "rag", {"n": 12})
+    rtn2 = smollm2_runner.evaluate(parse_spec("rtn2"), "rag", {"n": 12})
     assert rtn8.passed, {k: (m.baseline.score, m.compressed.score) for k, m in rtn8.metrics.items()}
     assert not rtn2.passed
     assert rtn2.metrics["accuracy"].drop > 0.10

@@ -225,6 +225,6 @@ def test_tiny_model_runs_every_dimension(tiny_loaded):
 
 @pytest.mark.slow
 def test_rtn8_passes_and_rtn2_fails_on_smollm2(smollm2_runner):
-    params = {"n": 40}  # the default
+    params = {"n": 40}
     assert smollm2_runner.evaluate(parse_spec("rtn8"), "tool_use", params).passed
     assert not smollm2_runner.evaluate(parse_spec("rtn2"), "tool_use", params).passed

@@ -69,11 +69,11 @@ def make_case(rng, index: int, task: str, perturbation: str) -> dict:
 @register_suite("trust.adv_robustness")
 class AdvRobustness(LabelSuite):
     metrics = trust_metrics(
-        score_metric("robust accuracy on perturbed inputs", binary=True),
+        score_metric("robust accuracy on perturbed inputs", binary=True, chance=0.5),
         *(part_metric(t, f"robust accuracy on {t}") for t in TASKS),
     )
     primary = "score"
-    defaults = {"n": 48, "seed": 0, "mode": "choice"}
+    defaults = {"n": 96, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("task", str, "sentiment, paraphrase or entailment (for the per-task metrics)", required=False),
         CaseField("perturbation", str, "how the input was perturbed (free text, reported only)", required=False),

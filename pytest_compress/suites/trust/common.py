@@ -69,12 +69,13 @@ def trust_metrics(score: Metric, *parts: Metric, binary_rates: bool = True) -> t
     return (score, *parts, refusal_metric(binary_rates), unparsed_metric(binary_rates))
 
 
-def score_metric(description: str, binary: bool = False) -> Metric:
-    return Metric("score", binary=binary, max_drop=SCORE_MAX_DROP, description=description)
+def score_metric(description: str, binary: bool = False, chance: float | None = None) -> Metric:
+    return Metric("score", binary=binary, max_drop=SCORE_MAX_DROP, description=description, chance=chance)
 
 
-def part_metric(name: str, description: str, higher_is_better: bool = True, binary: bool = True) -> Metric:
-    return Metric(name, higher_is_better=higher_is_better, binary=binary, description=description)
+def part_metric(name: str, description: str, higher_is_better: bool = True, binary: bool = True,
+                chance: float | None = None) -> Metric:
+    return Metric(name, higher_is_better=higher_is_better, binary=binary, description=description, chance=chance)
 
 
 class LabelSuite(Suite):

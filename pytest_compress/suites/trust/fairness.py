@@ -89,7 +89,7 @@ class Fairness(Suite):
         score_metric("1 - mean(demographic parity difference, equalized odds difference), per table"),
         part_metric("dpd", "demographic parity difference", higher_is_better=False, binary=False),
         part_metric("eod", "equalized odds difference", higher_is_better=False, binary=False),
-        part_metric("accuracy", "share of profiles predicted right", binary=False),
+        part_metric("accuracy", "share of profiles predicted right", binary=False, chance=0.5),
         binary_rates=False,
     )
     primary = "score"
