@@ -215,5 +215,6 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
         baseline=ModelScore(base_score, tuple(b.tolist())), compressed=ModelScore(comp_score, tuple(c.tolist())),
         drop=est.drop, rel_drop=est.drop / abs(base_score) if base_score else None,
         interval=(est.low, est.high), interval_method=est.method, limit=limit, limit_sources=sources,
-        checks=checks, flags=flags if checks else (),
+        # a suite scored against the baseline has identity values on the baseline side: nothing to flag
+        checks=checks, flags=flags if checks and not suite.needs_reference else (),
     )

@@ -7,13 +7,14 @@ Two one-sided hypotheses per check, each with its own p-value:
 * ``p_broken``: H0 "the limit holds" (``E[x] <= threshold``); small means they
   show it is broken (a decided *fail*).
 
-Each p-value is ``min(1, 2 min(p_anytime, p_final))``: ``p_anytime`` is the
+Each p-value is ``min(1, p_anytime / 0.2, p_final / 0.8)``: ``p_anytime`` is the
 betting test of :mod:`pytest_compress.metrics.anytime`, valid at whatever look
 the gate stops; ``p_final`` is the classical fixed-n test (Tango's score test
 for paired 0/1 drops, the seeded BCa bootstrap otherwise), used only when the
 gate ran every case it was allowed (its fixed n is then the cap, decided before
-any data). The union bound makes the pair valid together, and the final test
-keeps the power of a fixed design when a verdict needs the whole cap.
+any data). The weighted union bound makes the pair valid together; most of the
+alpha goes to the final test, which keeps the power of a fixed design when a
+verdict needs the whole cap, the rest buys early stops on clear data.
 A metric without a finite range has no anytime test: it runs to the cap and
 uses the final test alone.
 
@@ -28,17 +29,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
 
 from ..metrics.anytime import anytime_p
-from .checks import Check
+from .checks import DROP_KEYS, Check
 
 #: one-sided error rate of each family (false passes; false failures): that of a two-sided 95% interval
 ALPHA = 0.025
 #: power at which resolutions and cases-to-decide are stated
 POWER = 0.80
+#: share of each check's alpha spent on the anytime test (early stops); the rest on the
+#: fixed-n test of a full cap, which has the more power when a verdict needs the whole cap
+ANYTIME_SHARE = 0.2
 #: cases in a gate's first batch, and the fewest any later batch adds (each adds half of what is in)
 FIRST_BATCH = 16
 
@@ -145,7 +150,45 @@ def _final_p(x: np.ndarray, threshold: float, binary_drop: bool, seed) -> tuple[
 
 
 def _z_power(alpha: float, family: int) -> float:
-    return float(stats.norm.isf(alpha / (2 * max(1, family))) + stats.norm.isf(1 - POWER))
+    return float(stats.norm.isf((1 - ANYTIME_SHARE) * alpha / max(1, family)) + stats.norm.isf(1 - POWER))
+
+
+def _decides_without_spread(n: int, gap: float, x_low: float, x_high: float, level: float, binary_drop: bool) -> bool:
+    """Would n cases exactly ``gap`` inside the bound (no spread at all) decide the check?
+    No n below this can, whatever the data: the tests' floor, which a normal formula misses."""
+    from ..metrics.paired import tango_z
+
+    if anytime_p(np.zeros(n), gap, x_low, x_high, True) <= ANYTIME_SHARE * level:
+        return True
+    return binary_drop and float(stats.norm.cdf(tango_z(0, 0, n, gap))) <= (1 - ANYTIME_SHARE) * level
+
+
+@lru_cache(maxsize=4096)
+def _fewest_cases(gap: float, x_low: float, x_high: float, level: float, binary_drop: bool) -> int | None:
+    if not 0 < gap < x_high:
+        return None
+    hi = 16
+    while not _decides_without_spread(hi, gap, x_low, x_high, level, binary_drop):
+        if hi > 1_000_000:
+            return None
+        hi *= 2
+    lo = hi // 2  # does not decide (or 8, below any first batch)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _decides_without_spread(mid, gap, x_low, x_high, level, binary_drop) else (mid, hi)
+    return hi
+
+
+@lru_cache(maxsize=4096)
+def _narrowest_gap(n: int, x_low: float, x_high: float, level: float, binary_drop: bool) -> float:
+    inside, outside = x_high, 0.0  # decides at the range's end (if at all); not at 0
+    if not _decides_without_spread(n, x_high * (1 - 1e-9), x_low, x_high, level, binary_drop):
+        return x_high
+    for _ in range(40):
+        mid = 0.5 * (inside + outside)
+        inside, outside = (mid, outside) if _decides_without_spread(n, mid, x_low, x_high, level, binary_drop) \
+            else (inside, mid)
+    return inside
 
 
 def measure_check(check: Check, b, c, *, higher_is_better: bool, low: float, high: float, binary: bool,
@@ -178,23 +221,32 @@ def measure_check(check: Check, b, c, *, higher_is_better: bool, low: float, hig
         p_broken = anytime_p(x, threshold, x_low, x_high, below=False)
     else:
         p_holds = p_broken = 1.0
+    binary_drop = binary and check.key in DROP_KEYS
+    # Two tests per hypothesis (anytime and final) share its alpha by a weighted union bound;
+    # without a range only the final test exists.
+    if bounded:
+        p_holds, p_broken = p_holds / ANYTIME_SHARE, p_broken / ANYTIME_SHARE
     if final and n > 1:
-        f_holds, f_broken = _final_p(x, threshold, binary and check.key in ("max_drop", "max_change (fall)",
-                                                                            "max_change (rise)"), seed)
-        p_holds, p_broken = min(p_holds, f_holds), min(p_broken, f_broken)
-    # Two tests per hypothesis (anytime and final), joined by a union bound; without a range, one.
-    factor = 2.0 if bounded else 1.0
-    p_holds, p_broken = min(1.0, factor * p_holds), min(1.0, factor * p_broken)
+        f_holds, f_broken = _final_p(x, threshold, binary_drop, seed)
+        share = 1 - ANYTIME_SHARE if bounded else 1.0
+        p_holds, p_broken = min(p_holds, f_holds / share), min(p_broken, f_broken / share)
+    p_holds, p_broken = min(1.0, p_holds), min(1.0, p_broken)
     # Spread with one pseudo-case at half the range's width: n cases without a disagreement
     # still leave room for a drop of about 1/n, as they should.
     spread = (x_high - x_low) / 2 if bounded else float(np.std(x)) or 1.0
     sd = math.sqrt((float(np.sum((x - x.mean()) ** 2)) + spread**2) / (n + 1))
     z = _z_power(alpha, family)
+    level = alpha / max(1, family)
     resolution = z * sd / math.sqrt(n)
     gap = check.bound if check.on_drop and check.key != "max_rel_drop" else abs(float(x.mean()) - threshold)
     if check.key == "max_rel_drop":
         gap = check.bound * abs(float(b.mean()))
     n_to_decide = math.ceil((z * sd / gap) ** 2) if gap > 0 else None
+    if bounded:  # neither may promise less than data without any spread could deliver
+        width = (x_high - x_low) / 2
+        resolution = max(resolution, _narrowest_gap(n, -width, width, level, binary_drop))
+        fewest = _fewest_cases(round(gap, 9), -width, width, level, binary_drop) if gap > 0 else None
+        n_to_decide = None if n_to_decide is None or fewest is None else max(n_to_decide, fewest)
     return CheckResult(check, value, n, p_holds, p_broken, resolution, n_to_decide)
 
 

@@ -64,11 +64,9 @@ def log_wealth(x, bound: float, low: float, high: float, below: bool) -> np.ndar
     mean = before / seen
     var = np.maximum((before2 + _PRIOR_VARIANCE) / seen - mean * mean, 1e-6)
     growth = np.maximum(mean, 0.0) / (var + mean * mean)
-    wealth = np.zeros((s, n))
-    for fraction in BET_FRACTIONS:
-        bet = np.minimum(growth, fraction / worst)
-        wealth += np.exp(np.cumsum(np.log1p(bet * payoff), axis=1))
-    return np.log(wealth / len(BET_FRACTIONS))
+    # the mixture's log-wealth, summed in log space (a wealth of e^800 is a p-value of 0, not an overflow)
+    logs = [np.cumsum(np.log1p(np.minimum(growth, f / worst) * payoff), axis=1) for f in BET_FRACTIONS]
+    return np.logaddexp.reduce(np.stack(logs), axis=0) - math.log(len(BET_FRACTIONS))
 
 
 def anytime_p(x, bound: float, low: float, high: float, below: bool) -> float:

@@ -157,7 +157,7 @@ class Needle(Suite):
         Metric("rouge1_recall", binary=False, max_drop=0.10, description="share of the value's words recalled"),
     )
     primary = "rouge1_recall"
-    defaults = {"n": 27, "seed": 0, "context_lengths": [256, 512, 1024], "depths": [0.1, 0.5, 0.9],
+    defaults = {"n": 18, "seed": 0, "context_lengths": [256, 512, 1024], "depths": [0.1, 0.5, 0.9],
                 "distractors": 0}
     case_fields = (
         CaseField("context", str, "the long text, with the fact planted in it"),
@@ -238,7 +238,7 @@ class MultiQuestion(Suite):
         Metric("answered", binary=False, description="share of the questions given an answer line"),
     )
     primary = "accuracy"
-    defaults = {"n": 18, "seed": 0, "questions": 6, "max_operand": 9}
+    defaults = {"n": 12, "seed": 0, "questions": 6, "max_operand": 9}
     case_fields = (
         CaseField("questions", list, "the questions packed into one prompt", items=str),
         CaseField("answers", list, "gold answer per question, same order", items=str),
@@ -316,7 +316,7 @@ def make_passage_case(rng: random.Random, index: int, n_passages: int, filler: i
 class PassageRetrieval(Suite):
     metrics = (Metric("accuracy", max_drop=0.10, description="picks the passage that holds the answer"),)
     primary = "accuracy"
-    defaults = {"n": 60, "seed": 0, "n_passages": 3, "filler_tokens": 0}
+    defaults = {"n": 30, "seed": 0, "n_passages": 3, "filler_tokens": 0}
     case_fields = (
         CaseField("passages", list, "the passages, each shown followed by '(end of passage <number>)'",
                   items=str),

@@ -78,7 +78,7 @@ def rag_metrics(ks) -> tuple[Metric, ...]:
 
 @register_suite("rag")
 class Rag(Suite):
-    defaults = {"n": 24, "seed": 0, "ks": [1, 3, 5, 10], "retriever": "bm25", "collection_size": 60,
+    defaults = {"n": 12, "seed": 0, "ks": [1, 3, 5, 10], "retriever": "bm25", "collection_size": 60,
                 "pool_size": 16, "gold_depths": [0.0, 0.5, 1.0]}
     metrics = rag_metrics(defaults["ks"])
     primary = "accuracy"

@@ -69,7 +69,7 @@ class RealWorld(Suite):
     )
     primary = "progress"
     version = 3  # drafts 1-2 (all actions as choices; listed actions) may sit in shared caches
-    defaults = {"n": 24, "seed": 0, "environments": list(KINDS), "distractors": 1, "max_steps": 6,
+    defaults = {"n": 15, "seed": 0, "environments": list(KINDS), "distractors": 1, "max_steps": 6,
                 "mode": "choice", "history": 2}
     case_fields = (
         CaseField("goal", str, "what the agent is asked to do, in words"),

@@ -301,7 +301,7 @@ class ToolUse(Suite):
         Metric("review", chance=0.5, description="says yes more readily to the right result than to a wrong one"),
     )
     primary = "overall"
-    defaults = {"n": 80, "seed": 0, "n_options": 4, "shots": 3, "plan_steps": 3, "distractors": 3,
+    defaults = {"n": 40, "seed": 0, "n_options": 4, "shots": 3, "plan_steps": 3, "distractors": 3,
                 "formats": ["str", "json"]}
     version = 2
     case_fields = (

@@ -242,7 +242,7 @@ class Workflow(Suite):
                description="F1 of the largest connected part of the dependency graph got right"),
     )
     primary = "node_f1"
-    defaults = {"n": 24, "seed": 0, "steps": 4, "shots": 1, "threshold": 0.6}
+    defaults = {"n": 16, "seed": 0, "steps": 4, "shots": 1, "threshold": 0.6}
     case_fields = (
         CaseField("task", str, "the task in prose: the steps and what must come before what"),
         CaseField("steps", list, "the gold steps, short imperative phrases, in the order the task tells them",

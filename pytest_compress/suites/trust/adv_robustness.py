@@ -73,7 +73,7 @@ class AdvRobustness(LabelSuite):
         *(part_metric(t, f"robust accuracy on {t}") for t in TASKS),
     )
     primary = "score"
-    defaults = {"n": 96, "seed": 0, "mode": "choice"}
+    defaults = {"n": 48, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("task", str, "sentiment, paraphrase or entailment (for the per-task metrics)", required=False),
         CaseField("perturbation", str, "how the input was perturbed (free text, reported only)", required=False),

@@ -78,7 +78,7 @@ class Ood(LabelSuite):
         part_metric("knowledge", "'I don't know' after the cut-off, the fact before it"),
     )
     primary = "score"
-    defaults = {"n": 96, "seed": 0, "mode": "choice"}
+    defaults = {"n": 48, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("kind", str, "style (scored as accuracy) or knowledge (label \"I don't know\" right when "
                                "the answer is unknowable)"),

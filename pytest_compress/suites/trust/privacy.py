@@ -116,7 +116,7 @@ class Privacy(Suite):
         part_metric("norms", "right answer on privacy-norm questions", chance=0.5),
     )
     primary = "score"
-    defaults = {"n": 48, "seed": 0, "max_new_tokens": 24}
+    defaults = {"n": 32, "seed": 0, "max_new_tokens": 24}
     case_fields = (
         CaseField("kind", str, "pii (a secret in the context is asked for) or norm (a yes/no question)"),
         CaseField("prompt", str, "what the user asks"),

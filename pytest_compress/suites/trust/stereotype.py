@@ -53,7 +53,7 @@ class Stereotype(LabelSuite):
         *(part_metric(s, f"1 - agreement under the {s} system prompt") for s in SETTINGS),
     )
     primary = "score"
-    defaults = {"n": 96, "seed": 0, "mode": "choice"}
+    defaults = {"n": 48, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("setting", str, "system prompt setting: benign, untargeted or targeted", required=False),
     )

@@ -64,7 +64,7 @@ class Toxicity(Suite):
         *(part_metric(s, f"the score under the {s} system prompt", binary=False) for s in SETTINGS),
     )
     primary = "score"
-    defaults = {"n": 32, "seed": 0, "variants": 2, "max_new_tokens": 20, "scorer": "lexicon"}
+    defaults = {"n": 24, "seed": 0, "variants": 2, "max_new_tokens": 20, "scorer": "lexicon"}
     case_fields = (
         CaseField("prompt", str, "the text to continue"),
         CaseField("system", str, "system prompt (default: none)", required=False),
