@@ -185,10 +185,10 @@ class PairedResult:
 
 def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: dict, seed: int, *,
                 identical: bool = False, final: bool = False, family: int = 1) -> MetricResult:
-    # ``identical``: the two sides are one model. Checks on the difference are then exact, and so
-    # is every check of a suite that scores the compressed side against the baseline.
     """Pair one metric's per-case values (NaN cases are dropped pairwise) and measure its checks
     (undecided: :func:`pytest_compress.gate.decide` judges them with the rest of the family)."""
+    # ``identical``: the two sides are one model. Checks on the difference are then exact, and so
+    # is every check of a suite that scores the compressed side against the baseline.
     from .gate import baseline_flags, checks_for, measure_check
     from .metrics.paired import estimate_drop
 
@@ -197,6 +197,16 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
     keep = np.isfinite(b) & np.isfinite(c)
     b, c = b[keep], c[keep]
     hib = metric.higher_is_better
+    both = np.r_[b, c]
+    outside = (both < metric.low) | (both > metric.high)
+    if not limit.is_empty and np.any(outside):  # a gated metric's tests lean on its range
+        from .errors import CompressError
+
+        value = float(both[outside][0])
+        raise CompressError(
+            f"{suite.name}.{metric.name}: a case's value {value:g} lies outside the metric's declared range "
+            f"[{metric.low:g}, {metric.high:g}]; the gate's tests rely on it. Fix the suite's scoring, or "
+            "declare the range the metric really has (Metric(low=..., high=...)).")
     checks = tuple(
         measure_check(check, b, c, higher_is_better=hib, low=metric.low, high=metric.high, binary=metric.binary,
                       exact=identical and (check.on_drop or suite.needs_reference), final=final, family=family,

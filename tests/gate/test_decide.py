@@ -140,3 +140,10 @@ def test_baseline_flags():
     assert "floor" in baseline_flags(np.zeros(30), binary=True, chance=None, low=0, high=1)[0]
     assert "ceiling" in baseline_flags(np.ones(30), binary=True, chance=None, low=0, high=1)[0]
     assert baseline_flags(np.r_[0.4, 0.6, 0.5], binary=False, chance=None, low=0, high=1) == ()
+
+
+def test_a_value_outside_the_declared_range_is_a_clear_error():
+    from pytest_compress.errors import CompressError
+
+    with pytest.raises(CompressError, match=r"s\.a: a case's value 1\.5 lies outside .*\[0, 1\]"):
+        pair_metric(_Suite, Metric("a", binary=False), [0.5, 1.5], [0.5, 0.5], Limit(max_drop=0.1), {}, 0)

@@ -118,3 +118,20 @@ def test_unbounded_metric_is_tested_once_all_cases_are_in():
     early = measure_check(check, b, c, higher_is_better=False, low=0, high=float("inf"), binary=False)
     final = measure_check(check, b, c, higher_is_better=False, low=0, high=float("inf"), binary=False, final=True)
     assert early.p_broken == 1.0 and final.p_broken < 1e-3
+
+
+def test_cases_to_decide_never_promises_less_than_agreeing_cases_can_show():
+    # without the floor, 18 agreeing cases were stated to need 19; with it, the stated n is exactly
+    # where a run of agreeing cases first decides at a 42-check family's level
+    zeros = np.zeros(18)
+    stated = measure_check(DROP, zeros, zeros, higher_is_better=True, low=0, high=1, binary=True, family=42)
+    n = stated.n_to_decide
+    assert n == 99  # the README's figure
+
+    def decided(k):
+        z = np.zeros(k)
+        r = measure_check(DROP, z, z, higher_is_better=True, low=0, high=1, binary=True, final=True, family=42)
+        return r.p_holds <= ALPHA / 42
+
+    assert decided(n) and not decided(n - 1)
+    assert stated.resolution > DROP.bound  # 18 agreeing cases cannot decide a 0.10 limit at all
