@@ -85,16 +85,24 @@ def from_wire(kind: Any, data: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerOutput:
-    """What one worker hands the controller: its results and what the summary counts."""
+    """What one worker (or shard) hands on: its results and what the summary counts.
+
+    ``tests`` runs parallel to ``results``: the ``(nodeid, gate key)`` each came from, so a
+    merge can judge each gate once however many tests share it. ``errors``: ``(nodeid, message)``
+    of the gates whose evaluation failed.
+    """
 
     results: tuple = ()
     reports: tuple = ()
     timings: dict = dataclasses.field(default_factory=dict)
     cache_events: tuple[str, ...] = ()
+    tests: tuple[tuple[str, str], ...] = ()
+    errors: tuple[tuple[str, str], ...] = ()
 
     def to_wire(self) -> dict:
         return {"results": [to_wire(r) for r in self.results], "reports": [to_wire(r) for r in self.reports],
-                "timings": dict(self.timings), "cache_events": list(self.cache_events)}
+                "timings": dict(self.timings), "cache_events": list(self.cache_events),
+                "tests": [list(t) for t in self.tests], "errors": [list(e) for e in self.errors]}
 
     @classmethod
     def from_wire(cls, data: dict) -> "WorkerOutput":
@@ -106,6 +114,8 @@ class WorkerOutput:
             reports=tuple(from_wire(CompressionReport, r) for r in data.get("reports", ())),
             timings=dict(data.get("timings", {})),
             cache_events=tuple(data.get("cache_events", ())),
+            tests=tuple((str(a), str(b)) for a, b in data.get("tests", ())),
+            errors=tuple((str(a), str(b)) for a, b in data.get("errors", ())),
         )
 
 
@@ -119,11 +129,10 @@ def merge_outputs(outputs, spec_order=()) -> WorkerOutput:
     import json
 
     order = {spec: i for i, spec in enumerate(spec_order)}
-    results = sorted(
-        (r for out in outputs for r in out.results),
-        key=lambda r: (order.get(r.spec, len(order)), r.spec, r.suite, json.dumps(r.params, sort_keys=True, default=str),
-                       r.decision),
-    )
+    pairs = [(r, t) for out in outputs
+             for r, t in zip(out.results, out.tests or [("", "")] * len(out.results))]
+    pairs.sort(key=lambda p: (order.get(p[0].spec, len(order)), p[0].spec, p[0].suite,
+                              json.dumps(p[0].params, sort_keys=True, default=str), p[0].decision))
     reports: dict = {}
     for report in (r for out in outputs for r in out.reports):
         if report.spec not in reports or (reports[report.spec].cached and not report.cached):
@@ -133,5 +142,7 @@ def merge_outputs(outputs, spec_order=()) -> WorkerOutput:
         for phase, seconds in out.timings.items():
             timings[phase] = timings.get(phase, 0.0) + seconds
     events = tuple(dict.fromkeys(e for out in outputs for e in out.cache_events))
-    return WorkerOutput(tuple(results), tuple(sorted(reports.values(), key=lambda r: order.get(r.spec, len(order)))),
-                        timings, events)
+    return WorkerOutput(tuple(r for r, _ in pairs),
+                        tuple(sorted(reports.values(), key=lambda r: order.get(r.spec, len(order)))),
+                        timings, events, tuple(t for _, t in pairs),
+                        tuple(sorted({e for out in outputs for e in out.errors})))

@@ -40,6 +40,8 @@ CALIBRATION_OPTION = "--compress-calibration"
 ON_GAIN_OPTION = "--compress-on-gain"
 REPORT_OPTION = "--compress-report"
 COMPRESSED_MODEL_OPTION = "--compressed-model"
+SHARD_OPTION = "--compress-shard"
+MERGE_OPTION = "--compress-merge"
 # Settings keys whose option and ini key are not "--compress-<key>" / "compress_<key>".
 OWN_NAMES = {"compress": (COMPRESS_OPTION, "compress"), "compressed_model": (COMPRESSED_MODEL_OPTION, "compressed_model")}
 
@@ -78,6 +80,15 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _shard(text):
+    from .shards import parse_shard
+
+    try:
+        return parse_shard(text)
+    except CompressUsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _limit(text):
@@ -127,6 +138,14 @@ def pytest_addoption(parser):
                          "compressed-tensors config, or a .gguf file) against --compress-model; alone it is "
                          "the one pair gated, with --compress it is gated beside those specs "
                          "(default: off; ini: compressed_model)")
+    group.addoption(SHARD_OPTION, default=None, type=_shard, metavar="I/N",
+                    help="measure only the I-th of N slices of the gate (one CI machine of N) and write "
+                         "shard-I-of-N.json into --compress-report DIR; judged by --compress-merge "
+                         "(default: off; ini: compress_shard)")
+    group.addoption(MERGE_OPTION, nargs="+", default=None, metavar="DIR",
+                    help="judge the shards in DIR... (their shard-I-of-N.json files) as one gate: print the "
+                         "summary, write the reports (--compress-report, --junitxml) and exit with the verdict; "
+                         "runs no tests")
     group.addoption(LIST_OPTION, action="store_true", default=False,
                     help="list methods, suites with their metrics and defaults, and the effective configuration")
     for name, help_text in [
@@ -143,6 +162,7 @@ def pytest_addoption(parser):
         ("compress_calibration", "calibration text file"),
         ("compress_report", "report directory (like --compress-report)"),
         ("compressed_model", "already-compressed checkpoint to gate (like --compressed-model)"),
+        ("compress_shard", "I/N: measure one slice of the gate (like --compress-shard)"),
     ]:
         parser.addini(name, help_text, default=None)
     parser.addini("compress_limits", "gate limits, one 'PATTERN: key=value' per line", type="linelist", default=[])
@@ -160,6 +180,8 @@ def pytest_configure(config):
 
 
 def pytest_cmdline_main(config):
+    if config.getoption(MERGE_OPTION):
+        return _merge(config)
     if config.getoption(LIST_OPTION):
         from .listing import listing
 
@@ -180,7 +202,7 @@ class Settings:
     def from_config(cls, config, require_specs: bool = True):
         values, origins = {}, {}
         for key in ("compress", "model", "device", "dtype", "cases", "suites", "decision", "seed", "cache_dir",
-                    "calibration", "on_gain", "report", "compressed_model"):
+                    "calibration", "on_gain", "report", "compressed_model", "shard"):
             option, ini_key = OWN_NAMES.get(key, (f"--compress-{key.replace('_', '-')}", f"compress_{key}"))
             cli, ini = config.getoption(option), config.getini(ini_key)
             if cli is not None:
@@ -203,6 +225,14 @@ class Settings:
             for key in ("cases", "seed"):
                 if values[key] is not None:
                     values[key] = int(values[key])
+            if values["shard"] is not None:
+                from .shards import parse_shard
+
+                values["shard"] = parse_shard(values["shard"]) if isinstance(values["shard"], str) else values["shard"]
+                if not values["report"]:
+                    raise CompressUsageError("compress_shard needs a report directory to write its measurements "
+                                             "for the merge: add --compress-report=DIR (the same DIR, or one "
+                                             "artifact per shard)")
             if specs is not None or values["compressed_model"]:
                 from .suites.registry import select_suites
 
@@ -218,6 +248,9 @@ class Settings:
             raise pytest.UsageError(str(exc)) from None
         except ValueError as exc:
             raise pytest.UsageError(f"pytest-compress configuration: {exc}") from None
+        if specs is None and values["shard"] is not None and require_specs:
+            raise pytest.UsageError("compress_shard splits a gate, and none is configured: add --compress=SPEC "
+                                    "(or --compressed-model)")
         if specs is None and require_specs:
             return None
         return cls(values, origins, specs or (), rules)
@@ -247,7 +280,10 @@ def _uses_compress(item) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    if config.pluginmanager.get_plugin(SESSION_PLUGIN) is not None:
+    session = config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    if session is not None:
+        if session.shard is not None:  # after every other selection, so all shards cut the same list
+            session.keep_shard(config, items)
         return
     skip = pytest.mark.skip(reason=SKIP_REASON)
     for item in items:
@@ -274,7 +310,7 @@ class SuiteItem(pytest.Item):
     def runtest(self):
         session = self.config.pluginmanager.get_plugin(SESSION_PLUGIN)
         result = session.evaluate(self, self.spec, self.suite, {}, [], None)
-        if not result.passed:
+        if not result.passed and session.shard is None:
             pytest.fail(result.failure_message(), pytrace=False)
 
     def reportinfo(self):
@@ -289,8 +325,15 @@ class CompressSession:
         self.settings = settings
         self.results = []
         self._runner = None
+        self.tests: list[tuple[str, str]] = []  # (nodeid, gate key), parallel to results
+        self.errors: list[tuple[str, str]] = []  # (nodeid, message) of gates whose evaluation failed
         self._family: dict | None = None  # gate key -> decided PairedResult, or the CompressError it raised
         self._worker_outputs: list[WorkerOutput] = []  # on the xdist controller: what each worker sent
+        #: --compress-shard: this session measures one slice and judges nothing (the merge does)
+        self.shard = settings.values.get("shard")
+        self._units: tuple[str, ...] = ()  # every unit of the unsharded session, in shard order
+        self._family_sizes: dict | None = None  # spec -> statistical checks of the unsharded session
+        self._shard_lines: list[str] = []
 
     @property
     def runner(self):
@@ -301,6 +344,8 @@ class CompressSession:
         return self._runner
 
     def evaluate(self, item, spec, suite, params, rules, decision):
+        from .report.junit import properties
+
         key = _gate_key(spec, suite, params, rules, decision)
         try:
             result = self._family_results(item.session).get(key)
@@ -309,26 +354,42 @@ class CompressSession:
             if result is None:  # not planned at collection: a family of its own
                 result = self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision)
         except CompressError as exc:
+            self.errors.append((item.nodeid, str(exc)))
             fail_for(exc)
         self.results.append(result)
+        self.tests.append((item.nodeid, _unit_text(key)))
         item.stash[_result_key] = result
-        for m in result.metrics.values():
-            prefix = f"compress.{result.spec}.{m.full_name}"
-            props = {"baseline": m.baseline.score, "compressed": m.compressed.score, "drop": m.drop,
-                     "ci_low": m.interval[0], "ci_high": m.interval[1]}
-            item.user_properties.extend((f"{prefix}.{k}", round(v, 6)) for k, v in props.items())
-            item.user_properties.extend([
-                (f"{prefix}.verdict", m.verdict.status), (f"{prefix}.passed", m.verdict.passed),
-                (f"{prefix}.limit", str(m.limit)), (f"{prefix}.n", m.n),
-            ])
-            for c in m.checks:
-                if not c.exact:
-                    item.user_properties.extend([
-                        (f"{prefix}.{c.check.key}.status", c.status),
-                        (f"{prefix}.{c.check.key}.resolution", round(c.resolution, 6)),
-                        (f"{prefix}.{c.check.key}.n_to_decide", c.n_to_decide),
-                    ])
+        item.user_properties.extend(properties(result))
         return result
+
+    def keep_shard(self, config, items) -> None:
+        """Deselect every unit outside this shard's slice; tests that use no compressed model
+        run in shard 1 only. Family sizes are taken first, from the whole session."""
+        from .shards import shard_slices
+
+        self._family_sizes = self._sizes(_plans(items))
+        order = {str(s): i for i, s in enumerate(self.settings.specs)}
+        units = {u[1]: u[0] for u in (_unit(it, order) for it in items) if u is not None}
+        self._units = tuple(sorted(units, key=lambda u: (units[u], u)))
+        mine = set(shard_slices(self._units, self.shard.count)[self.shard.index - 1])
+        keep, drop = [], []
+        for it in items:
+            unit = _unit(it, order)
+            (keep if (unit[1] in mine if unit is not None else self.shard.index == 1) else drop).append(it)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+    def _sizes(self, plans) -> dict[str, int]:
+        """Statistical checks per spec over ``plans`` (the Holm family each gate is measured against)."""
+        sizes: dict[str, int] = {}
+        for spec, suite, params, rules, _ in plans.values():
+            try:
+                sizes[str(spec)] = sizes.get(str(spec), 0) + self.runner.count_checks(
+                    spec, suite, params, [*self.settings.rules, *rules])
+            except CompressError:
+                continue
+        return sizes
 
     def _family_results(self, session) -> dict:
         """Every gate of the session, measured at the first gated test and decided together:
@@ -338,18 +399,8 @@ class CompressSession:
             return self._family
         from .gate import decide
 
-        plans = {}
-        for it in session.items:
-            plan = _gate_plan(it)
-            if plan is not None:
-                plans.setdefault(_gate_key(*plan), plan)
-        sizes: dict[str, int] = {}
-        for spec, suite, params, rules, _ in plans.values():
-            try:
-                sizes[str(spec)] = sizes.get(str(spec), 0) + self.runner.count_checks(
-                    spec, suite, params, [*self.settings.rules, *rules])
-            except CompressError:
-                continue
+        plans = _plans(session.items)
+        sizes = self._family_sizes if self._family_sizes is not None else self._sizes(plans)
         keys, results, errors = [], [], {}
         for key, (spec, suite, params, rules, decision) in plans.items():
             try:
@@ -372,7 +423,10 @@ class CompressSession:
     def pytest_collection_modifyitems(self, session, config, items):
         if self.settings.values["suites"]:
             collector = SuiteCollector.from_parent(session, name="compress", nodeid="compress")
-            items.extend(collector.collect())
+            built_in = list(collector.collect())
+            items.extend(built_in)
+            # reported like collected items, so "collected N items" counts the built-in gates too
+            config.hook.pytest_collectreport(report=pytest.CollectReport(collector.nodeid, "passed", None, built_in))
         # Group items by spec (stable) so each compressed model is made once and kept alone in memory.
         order = {str(s): i for i, s in enumerate(self.settings.specs)}
         slots = [i for i, it in enumerate(items) if _spec_of(it) is not None]
@@ -385,10 +439,16 @@ class CompressSession:
         outcome = yield
         report = outcome.get_result()
         result = item.stash.get(_result_key, None)
-        if call.when == "call" and report.passed and result is not None and result.inconclusive:
-            report.compress_inconclusive = True  # a plain attribute: it travels with xdist's reports
+        if call.when == "call" and report.passed and result is not None:
+            # plain attributes: they travel with xdist's reports
+            if self.shard is not None:
+                report.compress_measured = True
+            elif result.inconclusive:
+                report.compress_inconclusive = True
 
     def pytest_report_teststatus(self, report, config):
+        if report.when == "call" and report.passed and getattr(report, "compress_measured", False):
+            return "measured", "m", ("MEASURED", {"cyan": True})
         if report.when == "call" and report.passed and getattr(report, "compress_inconclusive", False):
             return "inconclusive", "?", ("INCONCLUSIVE", {"yellow": True})
         return None
@@ -398,21 +458,60 @@ class CompressSession:
         __tracebackhide__ = True
         outcome = yield
         result = item.stash.get(_result_key, None)
-        if outcome.excinfo is None and result is not None and not isinstance(item, SuiteItem) and not result.passed:
+        if (outcome.excinfo is None and result is not None and not isinstance(item, SuiteItem) and not result.passed
+                and self.shard is None):
             outcome.force_exception(pytest.fail.Exception(result.failure_message(), pytrace=False))
 
     def _own_output(self) -> WorkerOutput:
         runner = self._runner
         if runner is None:
-            return WorkerOutput(results=tuple(self.results))
+            return WorkerOutput(results=tuple(self.results), tests=tuple(self.tests), errors=tuple(self.errors))
         return WorkerOutput(
             results=tuple(self.results), reports=tuple(r for r in runner.reports.values() if r.spec != "none"),
-            timings=dict(runner.timings), cache_events=tuple(runner.cache.events),
+            timings=dict(runner.timings), cache_events=tuple(runner.cache.events), tests=tuple(self.tests),
+            errors=tuple(self.errors),
         )
 
-    def pytest_sessionfinish(self, session):
+    def _merged(self) -> WorkerOutput:
+        return merge_outputs([self._own_output(), *self._worker_outputs], [str(s) for s in self.settings.specs])
+
+    def pytest_sessionfinish(self, session, exitstatus):
         if hasattr(self.config, "workeroutput"):  # an xdist worker: the controller reports for everyone
             self.config.workeroutput[WORKER_OUTPUT_KEY] = self._own_output().to_wire()
+        elif self.shard is not None:
+            if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+                session.exitstatus = pytest.ExitCode.OK  # more shards than units: an empty shard is no failure
+            self._shard_lines = self._write_shard(int(session.exitstatus))
+
+    def _write_shard(self, exitstatus: int) -> list[str]:
+        """Write this shard's measurements for the merge; the summary lines saying what and where."""
+        from .report.document import versions
+        from .report.terminal import cache_lines, error_lines
+        import json
+
+        from .shards import ShardFile, file_digest
+
+        merged = self._merged()
+        report_config = _report_config(self.settings)
+        configuration = {**report_config, "limits": [repr(r) for r in self.settings.rules], "versions": versions(),
+                         "calibration_digest": file_digest(self.settings.values["calibration"])}
+        runner = self._runner
+        shard = ShardFile(self.shard, configuration, report_config, self._units, merged,
+                          runner.baseline_identity() if runner is not None else None, exitstatus)
+        gates = {key for _, key in merged.tests}
+        total = sum(json.loads(u)[0] == "gate" for u in self._units)
+        lines = [f"shard {self.shard}: {len(gates)} of the session's {total} gates measured here "
+                 f"({len(merged.results)} tests), {len(merged.errors)} errored; verdicts are the merge's"]
+        lines += error_lines(merged.errors)
+        if merged.timings:
+            lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in merged.timings.items()))
+        lines += cache_lines(merged.results, merged.reports) + list(merged.cache_events)
+        directory = self.settings.values["report"]
+        try:
+            path = shard.write(directory)
+        except OSError as exc:
+            return [*lines, f"shard file: could not be written into {directory} ({exc}); fix --compress-report"]
+        return [*lines, f"shard file: {path}; judge all shards together with: pytest --compress-merge {directory}"]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error):
@@ -424,20 +523,26 @@ class CompressSession:
         from .report.terminal import render
 
         tr = terminalreporter
-        if hasattr(self.config, "workerinput") or (not self.results and self._runner is None
-                                                    and not self._worker_outputs):
+        if hasattr(self.config, "workerinput"):
+            return
+        if self._shard_lines:
+            tr.write_sep("=", f"pytest-compress shard {self.shard}")
+            for line in self._shard_lines:
+                tr.write_line(line)
+            return
+        if not self.results and self._runner is None and not self._worker_outputs and not self.errors:
             return
         if exitstatus == pytest.ExitCode.USAGE_ERROR and not self.results:
             return  # stopped by a usage error found once models loaded (a mismatched pair): no gate to show
-        merged = merge_outputs([self._own_output(), *self._worker_outputs], [str(s) for s in self.settings.specs])
+        merged = self._merged()
         tr.write_sep("=", "pytest-compress")
         lines = render(
             list(merged.results), decision=self.settings.values["decision"], timings=merged.timings,
-            cache_events=merged.cache_events, reports=merged.reports,
+            cache_events=merged.cache_events, reports=merged.reports, errors=merged.errors,
         )
         for line in lines:
             tr.write_line(line)
-        for line in _write_reports(self.settings, merged):
+        for line in _write_reports(self.settings.values.get("report"), _report_config(self.settings), merged):
             tr.write_line(line)
 
 
@@ -485,17 +590,21 @@ def _progress_reporter(config):
     return ProgressReporter(line, rewrite if tr.isatty else None)
 
 
-def _write_reports(settings, merged) -> list[str]:
+def _report_config(settings) -> dict:
+    """The effective settings a report shows (and shards of one gate must share)."""
+    config = {k: v for k, v in settings.values.items() if k not in ("compress", "report", "shard")}
+    return {**config, "specs": [str(s) for s in settings.specs]}
+
+
+def _write_reports(report_dir, config: dict, merged) -> list[str]:
     """Write ``--compress-report`` files and the GitHub job summary; the lines saying where."""
     from .report import STEP_SUMMARY_ENV, append_step_summary, write_reports
     from .report.document import build_document
 
-    report_dir = settings.values.get("report")
     if not report_dir and not os.environ.get(STEP_SUMMARY_ENV):
         return []
-    config = {k: v for k, v in settings.values.items() if k not in ("compress", "report")}
-    document = build_document(list(merged.results), config={**config, "specs": [str(s) for s in settings.specs]},
-                              compression=merged.reports, timings=merged.timings, cache_events=merged.cache_events)
+    document = build_document(list(merged.results), config=config, compression=merged.reports,
+                              timings=merged.timings, cache_events=merged.cache_events, errors=merged.errors)
     lines = []
     try:
         if report_dir:
@@ -509,6 +618,46 @@ def _write_reports(settings, merged) -> list[str]:
     return lines
 
 
+def _merge(config) -> int:
+    """``--compress-merge DIR...``: judge the shards' measurements as one gate (no tests run)."""
+    from _pytest.config import create_terminal_writer
+
+    from .report.junit import write_junit
+    from .report.terminal import render
+    from .shards import ShardFile, find_shard_files, merge_shards
+
+    tw = create_terminal_writer(config)
+    if config.getoption(COMPRESS_OPTION) or config.getoption(SHARD_OPTION):
+        tw.line(f"ERROR: {MERGE_OPTION} judges the shards' results and runs nothing: drop {COMPRESS_OPTION} "
+                f"and {SHARD_OPTION} (the shards' configuration is used)", red=True)
+        return pytest.ExitCode.USAGE_ERROR
+    try:
+        shards = sorted((ShardFile.read(p) for p in find_shard_files(config.getoption(MERGE_OPTION))),
+                        key=lambda s: s.shard)
+        merged = merge_shards(shards)
+    except CompressError as exc:
+        tw.line(f"ERROR: pytest-compress merge: {exc}", red=True)
+        return pytest.ExitCode.USAGE_ERROR
+    report_config = shards[0].report_config
+    tw.sep("=", f"pytest-compress (merged from {len(shards)} shards)")
+    for line in render(list(merged.results), decision=str(report_config.get("decision")), timings=merged.timings,
+                       cache_events=merged.cache_events, reports=merged.reports, errors=merged.errors):
+        tw.line(line)
+    for s in shards:
+        if s.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or (
+                s.exitstatus == pytest.ExitCode.TESTS_FAILED and not s.output.errors):
+            tw.line(f"note: shard {s.shard} exited {s.exitstatus} for reasons outside the gate; see its job")
+    for line in _write_reports(config.getoption(REPORT_OPTION) or config.getini("compress_report"), report_config,
+                               merged):
+        tw.line(line)
+    if getattr(config.option, "xmlpath", None):
+        tw.line(f"junit: {write_junit(config.option.xmlpath, merged.results, merged.tests, merged.errors)}")
+    gated = [m for r in merged.results for m in r.metrics.values() if m.verdict.status != "ungated"]
+    if merged.errors or any(not m.passed for m in gated):
+        return pytest.ExitCode.TESTS_FAILED
+    return pytest.ExitCode.OK if gated else pytest.ExitCode.NO_TESTS_COLLECTED
+
+
 def _spec_of(item):
     if isinstance(item, SuiteItem):
         return item.spec
@@ -520,6 +669,37 @@ def _gate_key(spec, suite, params, rules, decision) -> tuple:
     import json
 
     return (str(spec), suite, json.dumps(params, sort_keys=True, default=str), repr(rules), decision)
+
+
+def _unit_text(key: tuple) -> str:
+    """A gate key as the text shards order, split and match by."""
+    import json
+
+    return json.dumps(["gate", *key])
+
+
+def _unit(item, spec_order: dict):
+    """``(spec position, unit text)`` of an item the plugin owns; None for a plain test."""
+    import json
+
+    spec = _spec_of(item)
+    position = spec_order.get(str(spec), len(spec_order))
+    plan = _gate_plan(item)
+    if plan is not None:
+        return position, _unit_text(_gate_key(*plan))
+    if spec is not None or _uses_compress(item):
+        return position, json.dumps(["test", str(spec), item.nodeid])
+    return None
+
+
+def _plans(items) -> dict:
+    """gate key -> ``(spec, suite, params, rules, decision)`` of every gate among ``items``."""
+    plans = {}
+    for it in items:
+        plan = _gate_plan(it)
+        if plan is not None:
+            plans.setdefault(_gate_key(*plan), plan)
+    return plans
 
 
 def _gate_plan(item):

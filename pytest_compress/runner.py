@@ -136,6 +136,14 @@ class GateRunner:
             self._timed("load", start)
         return self._baseline
 
+    def baseline_identity(self) -> dict | None:
+        """The loaded baseline's weights fingerprint, device kind and dtype (None before it loads):
+        what shards of one gate must share."""
+        if self._baseline is None:
+            return None
+        b = self._baseline
+        return {"fingerprint": b.fingerprint, "device": str(b.device).split(":")[0], "dtype": str(b.dtype)}
+
     def compressed(self, spec: CompressionSpec):
         """``(LoadedModel, CompressionReport)`` for ``spec``; ``none`` is the baseline itself."""
         from .compress.api import measure

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from .. import __version__
-from .terminal import gate_line, notes, statistics_lines
+from .terminal import error_lines, gate_line, notes, statistics_lines
 
 SCHEMA_VERSION = 2
 SCHEMA_FILE = "schema.json"
@@ -37,7 +37,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _versions() -> dict:
+def versions() -> dict:
+    """The versions a report (and a shard's configuration) records."""
     import torch
     import transformers
 
@@ -46,19 +47,21 @@ def _versions() -> dict:
 
 
 def build_document(results, *, config: dict, compression=(), timings: dict | None = None,
-                   cache_events=(), created: str | None = None) -> dict:
+                   cache_events=(), created: str | None = None, errors=()) -> dict:
     """The report document of a session's ``results`` (PairedResult) and ``compression``
-    reports (CompressionReport); ``config`` holds the effective settings shown with it."""
+    reports (CompressionReport); ``config`` holds the effective settings shown with it;
+    ``errors``: ``(nodeid, message)`` of gates whose evaluation failed (the run then fails)."""
     decision = str(config.get("decision", "point"))
     gated = [m for r in results for m in r.metrics.values() if m.verdict.status != "ungated"]
     document = {
         "schema_version": SCHEMA_VERSION,
         "tool": "pytest-compress",
         "created": created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "versions": _versions(),
+        "versions": versions(),
         "config": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in config.items()},
-        "passed": all(m.passed for m in gated),
-        "gate": gate_line(results, decision),
+        "passed": all(m.passed for m in gated) and not errors,
+        "gate": gate_line(results, decision, len(errors)),
+        "errors": [{"test": nodeid, "message": message} for nodeid, message in errors],
         "counts": {
             "suite_evaluations": len(results),
             "baseline_cached": sum(r.baseline_cached for r in results),
@@ -74,7 +77,7 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
             for c in compression
         ],
         "results": [r.to_dict() for r in results],
-        "notes": statistics_lines(results) + notes(results) + list(cache_events),
+        "notes": statistics_lines(results) + notes(results) + error_lines(errors) + list(cache_events),
         "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
     }
     return _finite(json.loads(json.dumps(document, default=str)))

@@ -60,16 +60,24 @@ def table(results) -> list[str]:
     return lines
 
 
-def gate_line(results, decision: str) -> str:
+def gate_line(results, decision: str, errors: int = 0) -> str:
+    """The closing line; it never says "passed" for a session with errored gates or nothing gated."""
     gated = [m for r in results for m in r.metrics.values() if m.verdict.status != "ungated"]
     failed = [m for m in gated if not m.passed]
     open_ = sum(m.verdict.status == "inconclusive" for m in gated)
+    errored = f"{errors} gate{'s' if errors != 1 else ''} could not be evaluated" if errors else ""
     if failed:
         undecided = sum(m.verdict.status == "inconclusive" for m in failed)
         tail = f", {undecided} of them inconclusive" if undecided else ""
+        tail += f"; {errored}" if errored else ""
         return (f"Compression gate FAILED: {len(failed)}/{len(gated)} gated metrics beyond limits{tail} "
                 f"(decision={decision})")
     tail = f", {open_} of them inconclusive" if open_ else ""
+    if errored:
+        return (f"Compression gate FAILED: {errored}; {len(gated)}/{len(gated)} evaluated gated metrics within "
+                f"limits{tail} (decision={decision})")
+    if not gated:
+        return f"Compression gate not evaluated: no gated metric ran (decision={decision})"
     return f"Compression gate passed: {len(gated)}/{len(gated)} gated metrics within limits{tail} (decision={decision})"
 
 
@@ -115,6 +123,11 @@ def notes(results) -> list[str]:
     return out
 
 
+def error_lines(errors) -> list[str]:
+    """One line per ``(nodeid, message)`` of a gate whose evaluation failed (its first line)."""
+    return [f"error: {nodeid}: {message.splitlines()[0] if message else 'failed'}" for nodeid, message in errors]
+
+
 def _cached_line(what: str, cached: int, total: int, unit: str) -> str:
     state = "cached" if cached == total else "computed" if cached == 0 else "partly cached"
     return f"{what}: {state} ({cached}/{total} {unit} from the cache)"
@@ -131,8 +144,10 @@ def cache_lines(results, reports=()) -> list[str]:
     return lines
 
 
-def render(results, *, decision: str, timings: dict, cache_events=(), cache_hits=None, reports=()) -> list[str]:
-    """All summary lines: compression reports, the table, notes, timings, cache, the gate line."""
+def render(results, *, decision: str, timings: dict, cache_events=(), reports=(), errors=()) -> list[str]:
+    """All summary lines: compression reports, the table, notes, errors, timings, cache, the gate line.
+
+    ``errors``: ``(nodeid, message)`` of the gates whose evaluation failed."""
     lines = []
     for rep in reports:
         origin = "cached" if rep.cached else f"{rep.seconds:.1f}s"
@@ -141,9 +156,10 @@ def render(results, *, decision: str, timings: dict, cache_events=(), cache_hits
     lines.extend(table(results))
     lines.extend(statistics_lines(results))
     lines.extend(notes(results))
+    lines.extend(error_lines(errors))
     if timings:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     lines.extend(cache_lines(results, reports))
     lines.extend(cache_events)
-    lines.append(gate_line(results, decision))
+    lines.append(gate_line(results, decision, len(errors)))
     return lines
