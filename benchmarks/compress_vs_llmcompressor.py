@@ -4,10 +4,12 @@ Run: ``python -m benchmarks.compress_vs_llmcompressor [--methods gptq4g64,...] [
 (or ``python -m benchmarks.run --what compress``).
 
 Both tools read the same fp32 Hugging Face directory (the project's cache of
-the dequantized GGUF) and the same calibration token ids (the project's
-generated text, ``pytest_compress.compress.calibration``, seed 0); perplexity
-is measured by the same function on the same held-out ids (generated text,
-seed 1234). Each run is a fresh worker process (``benchmarks.compress_worker``:
+the dequantized GGUF) and the same calibration token ids (``--calibration``: a
+built-in source of ``pytest_compress.compress.calibration``, seed 0; default the
+gate's own, standard-library docstrings); perplexity is measured by the same
+function on the same held-out ids (docstrings of the standard-library modules
+calibration never reads, seed 1234; ``--calibration generated`` measures on
+generated text, seed 1234, as the earlier tables did). Each run is a fresh worker process (``benchmarks.compress_worker``:
 ours in the project venv, llm-compressor in its own venv), with the same thread
 count; the two tools alternate, and which goes first flips every repeat, so
 drifting load on a shared machine hits both alike. Writes
@@ -43,15 +45,20 @@ def smollm2_dir(cache_root: Path) -> Path:
     return folder
 
 
-def write_token_ids(model_dir: Path, out: Path, samples: int, seq_len: int, eval_samples: int) -> dict:
+def write_token_ids(model_dir: Path, out: Path, samples: int, seq_len: int, eval_samples: int,
+                    source: str = "stdlib") -> dict:
     from safetensors.torch import save_file
     from transformers import AutoTokenizer
 
-    from pytest_compress.compress.calibration import calibration_ids
+    from pytest_compress.compress.calibration import _make, calibration_ids, stdlib_ids
 
     tok = AutoTokenizer.from_pretrained(model_dir)
-    calib = calibration_ids(tok, samples=samples, seq_len=seq_len, seed=0)
-    held_out = calibration_ids(tok, samples=eval_samples, seq_len=seq_len, seed=EVAL_SEED)
+    calib = calibration_ids(tok, samples=samples, seq_len=seq_len, seed=0, source=source)
+    if source == "generated":
+        held_out = calibration_ids(tok, samples=eval_samples, seq_len=seq_len, seed=EVAL_SEED, source="generated")
+    else:
+        held_out = _make(stdlib_ids(tok, eval_samples, seq_len, EVAL_SEED, part="held_out"),
+                         f"held-out standard-library docstrings(seed={EVAL_SEED})")
     save_file({"ids": calib.ids}, str(out / "calibration.safetensors"))
     save_file({"ids": held_out.ids}, str(out / "eval.safetensors"))
     return {
@@ -121,6 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--samples", type=int, default=8, help="calibration sequences")
     ap.add_argument("--seq-len", type=int, default=256, help="tokens per calibration and held-out sequence")
     ap.add_argument("--eval-samples", type=int, default=8)
+    ap.add_argument("--calibration", default="stdlib", choices=("stdlib", "generated"),
+                    help="calibration source (and its held-out text); both tools get the same ids")
     ap.add_argument("--cache-dir", default=os.environ.get("PYTEST_COMPRESS_CACHE", "/work/cache"))
     ap.add_argument("--llmc-venv", default=str(VENVS / "llmc"))
     ap.add_argument("--tools", default="ours,llmcompressor",
@@ -141,7 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
     runs: list[dict] = []
     failures: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-compress-") as data:
-        data_info = write_token_ids(model_dir, Path(data), args.samples, args.seq_len, args.eval_samples)
+        data_info = write_token_ids(model_dir, Path(data), args.samples, args.seq_len, args.eval_samples,
+                                    args.calibration)
         plan = [] if args.no_baseline else [(0, "none")]
         plan += [(r, m) for r in range(args.repeats) for m in methods]
         for repeat, method in plan:

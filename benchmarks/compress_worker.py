@@ -30,7 +30,7 @@ import torch
 from benchmarks.common import linear_sparsity, perplexity, set_threads
 
 #: the methods compared, in our spec grammar; llm-compressor recipes are built to match
-METHODS = ("gptq4g64", "awq4g64", "wanda50", "sparsegpt50", "sparsegpt2:4")
+METHODS = ("gptq4g64", "gptq4g128", "awq4g64", "wanda50", "sparsegpt50", "sparsegpt2:4")
 
 
 def _load(model_dir: str, dtype=torch.float32):

@@ -17,7 +17,7 @@ UNSET = {
     "compress": "(off: pass --compress=SPEC)",
     "cases": "(each suite's own n)",
     "cache_dir": "(pytest's cache dir /compress)",
-    "calibration": "(built-in generated text)",
+    "calibration": "stdlib (the standard library's docstrings)",
     "report": "(off: pass --compress-report=DIR)",
     "compressed_model": "(off: pass --compressed-model=PATH)",
 }

@@ -129,7 +129,9 @@ def pytest_addoption(parser):
     group.addoption(NO_CACHE_OPTION, action="store_true", default=False, help="neither read nor write the cache")
     group.addoption(REFRESH_OPTION, action="store_true", default=False, help="recompute and overwrite cache entries")
     group.addoption(CALIBRATION_OPTION, default=None, metavar="PATH",
-                    help="calibration text (.txt or .jsonl with a 'text' field) (default: built-in generated text)")
+                    help="calibration text (.txt or .jsonl with a 'text' field), or a built-in source: stdlib "
+                         "(the running Python's standard-library docstrings), model (text the baseline samples), "
+                         "mixed, generated (default: stdlib; ini: compress_calibration)")
     group.addoption(REPORT_OPTION, default=None, metavar="DIR",
                     help="write report.json, report.md and report.html (with plots) into DIR "
                          "(default: off; ini: compress_report)")
@@ -159,7 +161,7 @@ def pytest_addoption(parser):
         ("compress_seed", "seed (like --compress-seed)"),
         ("compress_on_gain", "warn | fail on a gain larger than max_drop (like --compress-on-gain)"),
         ("compress_cache_dir", "cache directory"),
-        ("compress_calibration", "calibration text file"),
+        ("compress_calibration", "calibration text file or built-in source (like --compress-calibration)"),
         ("compress_report", "report directory (like --compress-report)"),
         ("compressed_model", "already-compressed checkpoint to gate (like --compressed-model)"),
         ("compress_shard", "I/N: measure one slice of the gate (like --compress-shard)"),

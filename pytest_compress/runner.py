@@ -42,6 +42,7 @@ class RunConfig:
     decision: str = "lenient"
     seed: int = 0
     cases: int | None = None
+    #: a .txt/.jsonl file, or a built-in source (``compress.calibration.SOURCES``); None: the default source
     calibration: str | None = None
     #: 32 x 512 tokens: a quarter of the papers' 128 samples, so that calibrating on a
     #: 2-core CPU takes minutes, not tens of minutes (benchmarks/README.md has the effect)
@@ -160,17 +161,20 @@ class GateRunner:
         self.reports[key] = result[1]
         return result
 
-    def _calibration(self, spec: CompressionSpec, tokenizer):
+    def _calibration(self, spec: CompressionSpec, tokenizer, model=None):
+        """The spec's calibration (None when no step needs one): the user's file, else a built-in
+        source; ``model`` (the fp32 baseline) is what the ``model`` and ``mixed`` sources sample."""
         from .compress.registry import get_method
 
         if not any(get_method(s.method).needs_calibration for s in spec.steps):
             return None
-        from .compress.calibration import calibration_ids, load_calibration_file
+        from .compress.calibration import DEFAULT_SOURCE, SOURCES, calibration_ids, load_calibration_file
 
         cfg = self.config
-        if cfg.calibration:
+        if cfg.calibration and (cfg.calibration not in SOURCES or Path(cfg.calibration).is_file()):
             return load_calibration_file(cfg.calibration, tokenizer, cfg.calibration_samples, cfg.calibration_seq_len)
-        return calibration_ids(tokenizer, samples=cfg.calibration_samples, seq_len=cfg.calibration_seq_len, seed=cfg.seed)
+        return calibration_ids(tokenizer, model=model, samples=cfg.calibration_samples,
+                               seq_len=cfg.calibration_seq_len, seed=cfg.seed, source=cfg.calibration or DEFAULT_SOURCE)
 
     def _make_compressed(self, spec: CompressionSpec):
         import dataclasses
@@ -187,7 +191,7 @@ class GateRunner:
         loaded = self._load(keep_fp32=True)
         self._timed("load", start)
         start = time.perf_counter()
-        calibration = self._calibration(spec, loaded.tokenizer)
+        calibration = self._calibration(spec, loaded.tokenizer, loaded.model)
         calib_digest = getattr(calibration, "digest", None)
         device = resolve_device(self.config.device)
         # Calibration forwards run in the evaluation dtype (autocast); the algorithms in float32.
@@ -220,6 +224,10 @@ class GateRunner:
                     {"report": json.dumps(report.to_dict())},
                 )
         self._timed("compress", start)
+        if calibration is not None:
+            report = dataclasses.replace(report, calibration=(
+                f"{calibration.source}, {calibration.ids.shape[0]}x{calibration.ids.shape[1]} tokens, "
+                f"sha256 {calibration.digest[:12]}"))
         from .models.loading import check_finite
 
         check_finite(loaded.model, f"compressed model [{spec}]")

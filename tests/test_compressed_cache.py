@@ -12,3 +12,18 @@ def test_cached_awq_model_equals_the_freshly_compressed_one(tmp_path):
     cached, report = GateRunner(config).compressed(parse_spec("awq4"))
     assert report.cached
     assert cached.fingerprint == fresh.fingerprint
+
+
+def test_the_calibration_used_is_named_in_the_report_fresh_or_cached(tmp_path):
+    config = RunConfig(model="tiny", cache_dir=tmp_path, calibration_samples=4, calibration_seq_len=32)
+    _, fresh = GateRunner(config).compressed(parse_spec("gptq4"))
+    _, cached = GateRunner(config).compressed(parse_spec("gptq4"))
+    assert cached.cached and fresh.calibration == cached.calibration
+    assert fresh.calibration.startswith("python ") and "standard-library docstrings(seed=0), 4x32 tokens" in \
+        fresh.calibration
+    named = RunConfig(model="tiny", use_cache=False, calibration="generated", calibration_samples=4,
+                      calibration_seq_len=32)
+    _, generated = GateRunner(named).compressed(parse_spec("gptq4"))
+    assert generated.calibration.startswith("generated-text(seed=0), 4x32 tokens, sha256 ")
+    _, uncalibrated = GateRunner(config).compressed(parse_spec("rtn4"))
+    assert uncalibrated.calibration == ""

@@ -29,6 +29,7 @@ class CompressionReport:
             1-bit mask, every other parameter at fp16.
         layers: per-layer reports of the last step (relative weight error).
         cached: True when the weights came from the cache instead of a compression run.
+        calibration: the calibration used (source, samples x tokens, digest); "" for none.
     """
 
     spec: str
@@ -38,6 +39,7 @@ class CompressionReport:
     packed_bytes: int
     layers: tuple[LayerReport, ...] = field(default=())
     cached: bool = False
+    calibration: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,9 +1,10 @@
 """Built-in calibration data, with nothing downloaded.
 
-* :func:`calibration_ids` tokenizes English text composed by
-  :func:`generated_text` (sentences assembled from this module's own word
-  lists, deterministic in ``seed``) or, when a model is given, text sampled
-  from that model with a fixed seed.
+* :func:`calibration_ids` tokenizes a built-in source: the running Python's
+  standard-library docstrings (the default: real text, nothing downloaded),
+  text sampled from the baseline model with a fixed seed, a mix of the two, or
+  :func:`generated_text` (template sentences from this module's word lists: a
+  narrow language that misleads GPTQ and SparseGPT, kept for tests).
 * :func:`load_calibration_file` reads a user's ``.txt`` (documents separated
   by blank lines) or ``.jsonl`` (one ``{"text": ...}`` object per line).
 
@@ -94,20 +95,40 @@ def _encode(tokenizer, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def calibration_ids(tokenizer, model=None, samples: int = 128, seq_len: int = 512, seed: int = 0) -> Calibration:
-    """``samples`` sequences of ``seq_len`` tokens of built-in text, or of text ``model`` samples.
+#: built-in calibration sources; "stdlib" is the default (chosen by benchmarks/compress_quality.py,
+#: see the README's quality table), "generated" is this module's template text (kept for tests)
+SOURCES = ("stdlib", "model", "mixed", "generated")
+DEFAULT_SOURCE = "stdlib"
 
-    With a model, each sequence starts from the tokenizer's BOS (or EOS) token
-    and is sampled (temperature 1, full vocabulary) under ``torch`` seed ``seed``;
-    the global RNG state is restored afterwards.
-    """
-    if model is None:
-        chars = samples * seq_len * 6
-        while True:
-            ids = _encode(tokenizer, generated_text(chars, seed))
-            if len(ids) >= samples * seq_len:
-                return _make(_windows(ids, samples, seq_len), f"generated-text(seed={seed})")
-            chars *= 2
+
+def _joined(tokenizer, docs) -> list[int]:
+    """Documents tokenized and joined by EOS (so a window may span a document boundary, as in use)."""
+    sep = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
+    ids: list[int] = []
+    for doc in docs:
+        ids += _encode(tokenizer, doc) + sep
+    return ids
+
+
+def stdlib_ids(tokenizer, samples: int, seq_len: int, seed: int, part: str = "calibration") -> torch.Tensor:
+    """``[samples, seq_len]`` ids of standard-library docstrings from ``part`` (``held_out``: text
+    calibration never reads, for measuring quality)."""
+    from . import stdlib_corpus
+
+    chars = samples * seq_len * 5
+    while True:
+        docs = stdlib_corpus.documents(part, seed, enough_chars=chars)
+        ids = _joined(tokenizer, docs)
+        if len(ids) >= samples * seq_len or len(docs) == len(stdlib_corpus.documents(part, seed)):
+            break
+        chars *= 2
+    if len(ids) < seq_len:
+        raise DatasetError(f"the standard library at {stdlib_corpus.stdlib_root()} holds {len(ids)} tokens of "
+                           "docstrings, fewer than one calibration sequence; pass --compress-calibration=FILE")
+    return _windows(ids, samples, seq_len)
+
+
+def _model_ids(model, tokenizer, samples: int, seq_len: int, seed: int) -> torch.Tensor:
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device
     with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]), torch.no_grad():
@@ -118,7 +139,46 @@ def calibration_ids(tokenizer, model=None, samples: int = 128, seq_len: int = 51
             top_p=1.0, max_new_tokens=seq_len - 1, min_new_tokens=seq_len - 1,
             pad_token_id=start,
         )
-    return _make(out[:, :seq_len].cpu(), f"model-samples(seed={seed})")
+    return out[:, :seq_len].cpu()
+
+
+def calibration_ids(tokenizer, model=None, samples: int = 128, seq_len: int = 512, seed: int = 0,
+                    source: str | None = None) -> Calibration:
+    """``samples`` sequences of ``seq_len`` tokens from a built-in ``source`` (see :data:`SOURCES`):
+
+    * ``stdlib``: docstrings of the running Python's standard library (its calibration part,
+      :mod:`.stdlib_corpus`), documents in a seeded order joined by EOS;
+    * ``model``: text ``model`` samples from its BOS (or EOS) token, temperature 1, full
+      vocabulary, under ``torch`` seed ``seed`` (the global RNG state is restored afterwards);
+    * ``mixed``: half ``stdlib``, half ``model``;
+    * ``generated``: this module's template sentences (a narrow language: for tests only).
+
+    Without ``source``: ``model`` when a model is given, else :data:`DEFAULT_SOURCE`.
+    """
+    source = source or ("model" if model is not None else DEFAULT_SOURCE)
+    if source not in SOURCES:
+        raise DatasetError(f"unknown calibration source {source!r}; use one of {', '.join(SOURCES)} or a file")
+    if source in ("model", "mixed") and model is None:
+        raise DatasetError(f"calibration source {source!r} samples the baseline model; none was given")
+    if source == "generated":
+        chars = samples * seq_len * 6
+        while True:
+            ids = _encode(tokenizer, generated_text(chars, seed))
+            if len(ids) >= samples * seq_len:
+                return _make(_windows(ids, samples, seq_len), f"generated-text(seed={seed})")
+            chars *= 2
+    if source == "stdlib":
+        from .stdlib_corpus import describe
+
+        return _make(stdlib_ids(tokenizer, samples, seq_len, seed), f"{describe()}(seed={seed})")
+    if source == "model":
+        return _make(_model_ids(model, tokenizer, samples, seq_len, seed), f"model-samples(seed={seed})")
+    from .stdlib_corpus import describe
+
+    half = samples // 2
+    ids = torch.cat([stdlib_ids(tokenizer, half, seq_len, seed),
+                     _model_ids(model, tokenizer, samples - half, seq_len, seed)])
+    return _make(ids, f"mixed: {describe()} + model-samples(seed={seed})")
 
 
 CALIBRATION_FIELDS = (CaseField("text", str, "one calibration document"),)
@@ -142,11 +202,7 @@ def load_calibration_file(path, tokenizer, samples: int = 128, seq_len: int = 51
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"calibration file {path} does not exist")
-    docs = _read_documents(path)
-    sep = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
-    ids: list[int] = []
-    for doc in docs:
-        ids += _encode(tokenizer, doc) + sep
+    ids = _joined(tokenizer, _read_documents(path))
     if len(ids) < seq_len:
         raise DatasetError(f"{path}: {len(ids)} tokens, fewer than one sequence of {seq_len}")
     return _make(_windows(ids, samples, seq_len), f"file:{path.name}")

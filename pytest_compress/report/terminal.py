@@ -151,8 +151,9 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
     lines = []
     for rep in reports:
         origin = "cached" if rep.cached else f"{rep.seconds:.1f}s"
+        calibrated = f", calibration: {rep.calibration}" if rep.calibration else ""
         lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight, sparsity {rep.sparsity:.1%}, "
-                     f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}")
+                     f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}{calibrated}")
     lines.extend(table(results))
     lines.extend(statistics_lines(results))
     lines.extend(notes(results))
