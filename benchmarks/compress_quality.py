@@ -98,6 +98,10 @@ def main():
                                 source=args.calibration)
     calib_seconds = time.perf_counter() - start
     held_out = held_out_texts(tok, args.eval_samples, args.seq_len)
+    meta = {"calibration": {"name": args.calibration, "samples": calib.ids.shape[0], "seq_len": args.seq_len,
+                            "source": calib.source, "digest": calib.digest, "seconds_to_make": calib_seconds},
+            "eval": {name: list(ids.shape) for name, ids in held_out.items()},
+            "threads": torch.get_num_threads()}
     results = []
     for spec in args.specs.split(","):
         model.load_state_dict(original)
@@ -109,21 +113,21 @@ def main():
         ppl = {name: perplexity(model, ids) for name, ids in held_out.items()}
         results.append({"spec": spec, "perplexity": ppl, "seconds": seconds})
         print(f"{spec:14s} " + "  ".join(f"{k} {v:9.3f}" for k, v in ppl.items()) + f"  {seconds:7.1f} s", flush=True)
-    run = {
-        "calibration": {"name": args.calibration, "samples": calib.ids.shape[0], "seq_len": args.seq_len,
-                        "source": calib.source, "digest": calib.digest, "seconds_to_make": calib_seconds},
-        "eval": {name: list(ids.shape) for name, ids in held_out.items()},
-        "threads": torch.get_num_threads(),
-        "results": results,
-    }
+        save(args, meta, results)  # after every spec: an interrupted run keeps what it measured
+
+
+def save(args, meta: dict, results: list) -> None:
+    """Write this run into ``--out`` beside the runs of other sources and sizes; a rerun of one
+    source and size replaces its rows of the specs it ran and keeps its other rows."""
+    run = {**meta, "results": list(results)}
     out = {"model": "SmolLM2-135M-Instruct (GGUF Q4_1 dequantized to fp32)", "runs": []}
     if not args.fresh and os.path.exists(args.out):
         with open(args.out) as f:
             out["runs"] = json.load(f).get("runs", [])
-    key = (args.calibration, run["calibration"]["samples"], args.seq_len)
+    key = (args.calibration, meta["calibration"]["samples"], args.seq_len)
     for old in [r for r in out["runs"] if (r["calibration"]["name"], r["calibration"]["samples"],
                                            r["calibration"]["seq_len"]) == key]:
-        out["runs"].remove(old)  # a rerun of one source and size replaces its rows, keeps its other specs
+        out["runs"].remove(old)
         mine = {x["spec"] for x in results}
         run["results"] = [x for x in old["results"] if x["spec"] not in mine] + run["results"]
     run["results"].sort(key=lambda x: SPECS.index(x["spec"]) if x["spec"] in SPECS else len(SPECS))
@@ -131,7 +135,6 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(out, f, indent=2)
-
 
 if __name__ == "__main__":
     main()
