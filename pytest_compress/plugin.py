@@ -371,12 +371,12 @@ class CompressSession:
 
         self._family_sizes = self._sizes(_plans(items))
         order = {str(s): i for i, s in enumerate(self.settings.specs)}
-        units = {u[1]: u[0] for u in (_unit(it, order) for it in items) if u is not None}
+        unit_of = [(it, _unit(it, order)) for it in items]
+        units = {u[1]: u[0] for _, u in unit_of if u is not None}
         self._units = tuple(sorted(units, key=lambda u: (units[u], u)))
         mine = set(shard_slices(self._units, self.shard.count)[self.shard.index - 1])
         keep, drop = [], []
-        for it in items:
-            unit = _unit(it, order)
+        for it, unit in unit_of:
             (keep if (unit[1] in mine if unit is not None else self.shard.index == 1) else drop).append(it)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -653,7 +653,10 @@ def _merge(config) -> int:
                                merged):
         tw.line(line)
     if getattr(config.option, "xmlpath", None):
-        tw.line(f"junit: {write_junit(config.option.xmlpath, merged.results, merged.tests, merged.errors)}")
+        try:
+            tw.line(f"junit: {write_junit(config.option.xmlpath, merged.results, merged.tests, merged.errors)}")
+        except OSError as exc:
+            tw.line(f"junit: could not be written ({exc}); check --junitxml", red=True)
     gated = [m for r in merged.results for m in r.metrics.values() if m.verdict.status != "ungated"]
     if merged.errors or any(not m.passed for m in gated):
         return pytest.ExitCode.TESTS_FAILED

@@ -200,6 +200,9 @@ def test_broken(task_result):
     merged.stdout.fnmatch_lines(["error: test_user.py::test_broken*: *missing.jsonl*",
                                  "Compression gate FAILED: 1 gate could not be evaluated; *"])
     assert "passed" not in merged.stdout.lines[-1]
+    unwritable = pytester.runpytest("--compress-merge", "out", "--junitxml=out/shard-1-of-2.json/junit.xml")
+    assert unwritable.ret == pytest.ExitCode.TESTS_FAILED  # the verdict still decides the exit code
+    unwritable.stdout.fnmatch_lines(["junit: could not be written (*); check --junitxml"])
     path = pytester.path / "out" / "shard-2-of-2.json"
     data = json.loads(path.read_text())
     data["configuration"]["seed"] = 7

@@ -201,7 +201,8 @@ def load_calibration_file(path, tokenizer, samples: int = 128, seq_len: int = 51
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"calibration file {path} does not exist")
+        raise DatasetError(f"calibration file {path} does not exist; give a .txt/.jsonl file or a built-in "
+                           f"source ({', '.join(SOURCES)})")
     ids = _joined(tokenizer, _read_documents(path))
     if len(ids) < seq_len:
         raise DatasetError(f"{path}: {len(ids)} tokens, fewer than one sequence of {seq_len}")
