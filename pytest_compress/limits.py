@@ -30,7 +30,7 @@ LIMIT_KEYS = ("max_drop", "max_rel_drop", "max_change", "min", "max")
 #: the keys a suite's Metric can carry as built-in defaults
 DEFAULT_LIMIT_KEYS = ("max_drop", "max_change", "min", "max")
 SOURCES = ("default", "ini", "cli", "marker")  # low to high precedence
-_LINE = re.compile(r"^\s*([\w.*?\[\]-]+)\s*:\s*(.+?)\s*$")
+_LINE = re.compile(r"^\s*([\w.*?\[\]:-]+)\s*:\s*(.+?)\s*$")  # greedy: a pattern may hold ":" (lm_eval:arc_easy)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ class Registry:
         """Class decorator: register ``cls`` under ``name`` (and set ``cls.name``)."""
 
         def deco(cls):
-            if name in self._classes and self._classes[name] is not cls:
+            known = self._classes.get(name)
+            # the same class again is a re-import of its module (importlib.reload, a test
+            # runner that drops modules), which replaces it; another class is a clash
+            if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             cls.name = name
             self._classes[name] = cls

@@ -174,7 +174,7 @@ def test_gguf_checkpoint_against_its_own_dequantized_export_drops_nothing(pytest
             assert compressed_model.model.config.quantization_config.quant_method == "gguf"
     """)
     result = pytester.runpytest(
-        f"{MODEL_OPTION}={export}", f"{COMPRESSED_MODEL_OPTION}={gguf}", f"{SUITES_OPTION}=all",
+        f"{MODEL_OPTION}={export}", f"{COMPRESSED_MODEL_OPTION}={gguf}", f"{SUITES_OPTION}=*",  # all + bfcl
         f"{CASES_OPTION}=4", NO_CACHE_OPTION, f"{REPORT_OPTION}={tmp_path / 'report'}", "-p", "no:randomly",
     )
     document = _report(tmp_path / "report")

@@ -11,7 +11,12 @@ def test_parse_limit_line():
     assert rule == LimitRule("tool_use", (("max_drop", 0.03), ("max_rel_drop", 0.05)), "cli")
 
 
-@given(st.floats(0, 1, allow_nan=False), st.sampled_from(["tool_use", "trust.*", "agreement.rank_correlation.tau", "*"]))
+def test_a_pattern_may_name_an_lm_eval_task():
+    assert parse_limit("lm_eval:arc_easy.acc_norm: max_drop=0.05").pattern == "lm_eval:arc_easy.acc_norm"
+
+
+@given(st.floats(0, 1, allow_nan=False), st.sampled_from(["tool_use", "trust.*", "agreement.rank_correlation.tau", "*",
+                                                          "lm_eval:arc_easy"]))
 def test_parse_of_str_round_trips(value, pattern):
     rule = LimitRule(pattern, (("max_drop", value),), "ini")
     assert parse_limit(str(rule), "ini").values[0][1] == pytest.approx(value, rel=1e-5, abs=1e-9)

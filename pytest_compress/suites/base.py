@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import CompressUsageError, did_you_mean
 from .dataset import CaseField, load_cases
+from .formats import reader_for, split_format
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,12 @@ class Suite(ABC):
     needs_reference: ClassVar[bool] = False
     #: JSONL schema of user cases (``dataset=``); empty = the suite takes no user cases.
     case_fields: ClassVar[tuple[CaseField, ...]] = ()
+    #: True for a suite that takes user cases only in a foreign format (:mod:`.formats`), no JSONL schema.
+    reads_foreign_only: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         self.dataset = params.pop("dataset", None)
-        if self.dataset is not None and not self.case_fields:
+        if self.dataset is not None and not self.case_fields and not self.reads_foreign_only:
             raise CompressUsageError(f"suite {self.name!r} does not take user cases (dataset=)")
         # With a dataset, n only cuts the file when given explicitly.
         self._n_given = "n" in params
@@ -115,7 +119,11 @@ class Suite(ABC):
         """The cases to run: the user's ``dataset`` file when given, else :meth:`cases`."""
         if self.dataset is None:
             return self.cases()
-        cases = load_cases(self.dataset, self.case_fields, f"suite {self.name!r}")
+        fmt, path = split_format(self.dataset)
+        if fmt is not None:
+            cases = reader_for(fmt, self.name)(Path(path), self)
+        else:
+            cases = load_cases(path, self.case_fields, f"suite {self.name!r}")
         cases = cases[: self.params["n"]] if self._n_given else cases
         for index, case in enumerate(cases):
             self.check_user_case(index, case)

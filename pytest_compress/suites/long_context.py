@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Callable
 
 from ..engine.requests import ChoiceRequest, GenerationRequest
 from ..errors import CompressUsageError, DatasetError
@@ -90,16 +91,22 @@ def rouge1_recall(prediction: str, answer: str) -> float:
     return overlap / len(gold)
 
 
-def filler_sentences(rng: random.Random, approx_tokens: int, reserved_chars: int = 0) -> list[str]:
-    """Filler sentences adding up to about ``approx_tokens`` tokens, less ``reserved_chars``
-    for the text that goes between them."""
+def take_sentences(next_sentence: Callable[[], str], approx_tokens: int, reserved_chars: int = 0) -> list[str]:
+    """Sentences from ``next_sentence()`` adding up to about ``approx_tokens`` tokens
+    (:data:`CHARS_PER_TOKEN`), less ``reserved_chars`` for the text that goes between them."""
     out: list[str] = []
     size = reserved_chars
     while size < approx_tokens * CHARS_PER_TOKEN:
-        sentence = rng.choice(_FILLER).format(**{k: rng.choice(v) for k, v in _WORDS.items()})
+        sentence = next_sentence()
         out.append(sentence)
         size += len(sentence) + 1
     return out
+
+
+def filler_sentences(rng: random.Random, approx_tokens: int, reserved_chars: int = 0) -> list[str]:
+    """Generated filler sentences adding up to about ``approx_tokens`` tokens (see :func:`take_sentences`)."""
+    return take_sentences(lambda: rng.choice(_FILLER).format(**{k: rng.choice(v) for k, v in _WORDS.items()}),
+                          approx_tokens, reserved_chars)
 
 
 def _positive_ints(suite: str, name: str, values) -> tuple[int, ...]:
@@ -125,6 +132,17 @@ def _check_cases(suite: str, cases: list[dict], check) -> list[dict]:
 
 
 # -- needle ----------------------------------------------------------------------
+def plant(rng: random.Random, haystack: list[str], needle: str, depth: float, distractors=()) -> list[str]:
+    """Insert ``distractors`` at random sentence boundaries of ``haystack``, then ``needle``
+    at relative ``depth`` (0 = first sentence, 1 = after the last), counted in sentences.
+    Changes ``haystack`` in place and returns it."""
+    slots = len(haystack) + 1
+    for distractor in distractors:
+        haystack.insert(rng.randrange(slots), distractor)
+    haystack.insert(round(depth * len(haystack)), needle)
+    return haystack
+
+
 def make_needle_case(rng: random.Random, index: int, length: int, depth: float, distractors: int) -> dict:
     """One haystack with the asked needle at ``depth`` and ``distractors`` other pass codes
     elsewhere (keys that share the colour or the object with the asked one)."""
@@ -139,10 +157,7 @@ def make_needle_case(rng: random.Random, index: int, length: int, depth: float, 
     values = [f"{rng.choice(_CODE_WORDS)} {rng.choice(_CODE_ANIMALS)} {rng.randrange(10, 100)}" for _ in keys]
     needles = [f"The pass code for the {key} is {value}." for key, value in zip(keys, values)]
     haystack = filler_sentences(rng, length, sum(len(n) + 1 for n in needles))
-    slots = len(haystack) + 1
-    for distractor in needles[1:]:
-        haystack.insert(rng.randrange(slots), distractor)
-    haystack.insert(round(depth * len(haystack)), needles[0])
+    plant(rng, haystack, needles[0], depth, needles[1:])
     return {
         "id": f"needle-{index}", "context": " ".join(haystack),
         "question": f"What is the pass code for the {keys[0]}?", "answer": values[0],
@@ -169,18 +184,22 @@ class Needle(Suite):
         CaseField("depth", float, "informational: where the fact sits, 0 = start, 1 = end", required=False),
     )
 
-    def cases(self) -> list[dict]:
+    def grid(self) -> tuple[list[tuple[int, float]], int]:
+        """The checked (context length, depth) grid and the number of distractors."""
         lengths = _positive_ints(self.name, "context_lengths", self.params["context_lengths"])
         depths = self.params["depths"]
         if not isinstance(depths, (list, tuple)) or not depths or not all(
                 isinstance(d, (int, float)) and 0 <= d <= 1 for d in depths):
             raise CompressUsageError(
                 f"suite 'needle': depths must be a non-empty list of numbers in [0, 1], got {depths!r}")
-        grid = [(length, depth) for length in lengths for depth in depths]
-        rng = random.Random(f"needle/{self.params['seed']}")
         distractors = self.params["distractors"]
         if not isinstance(distractors, int) or not 0 <= distractors <= 8:
             raise CompressUsageError(f"suite 'needle': distractors must be an integer in 0..8, got {distractors!r}")
+        return [(length, depth) for length in lengths for depth in depths], distractors
+
+    def cases(self) -> list[dict]:
+        grid, distractors = self.grid()
+        rng = random.Random(f"needle/{self.params['seed']}")
         return [make_needle_case(rng, i, *grid[i % len(grid)], distractors) for i in range(self.params["n"])]
 
     def load_cases(self) -> list[dict]:

@@ -42,11 +42,11 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import re
 
 from ..engine.requests import ChoiceRequest, GenerationRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
+from .calls import Call, parse_calls
 from .dataset import CaseField
 from .registry import register_suite
 from .tool_catalogue import FILLERS, RESULTS, TOOLS
@@ -56,8 +56,6 @@ FORMATS = ("str", "json")
 CHOICE_DIMENSIONS = ("retrieve", "plan", "reason", "understand")
 CALL_TOKENS = {"str": 40, "json": 56}  # room for the longest gold call in the catalogue, and a little more
 
-_CALL = re.compile(r"""([A-Za-z_]\w*)\s*\(((?:"[^"]*"|'[^']*'|[^()"'])*)\)""")  # parens may sit in quotes
-_ARG = re.compile(r"""([A-Za-z_]\w*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^,\s)]+))""")
 _CONNECTIVES = ("Then", "After that,", "Next,")  # between the first and the last step
 
 
@@ -92,31 +90,24 @@ def gold_call(case: dict) -> str:
 
 # --- parsing ---------------------------------------------------------------------------
 
-def parse_call(text: str) -> tuple[str, dict[str, str]] | None:
-    """``name(a="x", b=y)`` -> ``("name", {"a": "x", "b": "y"})``; None when no call is found."""
-    m = _CALL.search(text.strip().strip("`"))
-    if not m:
+def _as_strings(calls: list[Call]) -> tuple[str, dict[str, str]] | None:
+    """The first call, its values compared as strings (``5`` and ``"5"`` are the same argument;
+    lists, dicts, booleans and null as their JSON text). None when there is no call."""
+    if not calls:
         return None
-    args = {a.group(1): next(g for g in a.groups()[1:] if g is not None) for a in _ARG.finditer(m.group(2))}
-    return m.group(1), args
+    name, args = calls[0].name, calls[0].args
+    return name, {k: v if isinstance(v, str) else json.dumps(v) for k, v in args.items()}
+
+
+def parse_call(text: str) -> tuple[str, dict[str, str]] | None:
+    """``name(a="x", b=y)`` -> ``("name", {"a": "x", "b": "y"})``, dotted names whole; None when no call is found."""
+    return _as_strings(parse_calls(text, "python"))
 
 
 def parse_json_call(text: str) -> tuple[str, dict[str, str]] | None:
-    """The first JSON object ``{"name": str, "args": {...}}`` in ``text``; values compared as
-    strings (``5`` and ``"5"`` are the same argument). None when there is no such object."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(text[start:])
-    except json.JSONDecodeError:
-        return None
-    if not (isinstance(obj, dict) and isinstance(obj.get("name"), str) and isinstance(obj.get("args"), dict)):
-        return None
-    args = obj["args"]
-    if any(isinstance(v, (dict, list)) or v is None for v in args.values()):
-        return None
-    return obj["name"], {k: v if isinstance(v, str) else json.dumps(v) for k, v in args.items()}
+    """The first JSON object ``{"name": str, "args": {...}}`` in ``text``, values as in :func:`parse_call`;
+    None when there is no such object."""
+    return _as_strings(parse_calls(text, "json", arg_keys=("args",), bare=False))
 
 
 def parse_any_call(text: str, fmt: str) -> tuple[str, dict[str, str]] | None:

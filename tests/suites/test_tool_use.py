@@ -132,7 +132,7 @@ def test_parse_call(text, expected):
     ('{"name": "set_timer", "args": {"minutes": "5"}}', ("set_timer", {"minutes": "5"})),
     ('Here: {"name": "set_timer", "args": {"minutes": 5}} done', ("set_timer", {"minutes": "5"})),
     ('{"name": "set_timer", "arguments": {"minutes": "5"}}', None),
-    ('{"name": "set_timer", "args": {"minutes": ["5"]}}', None),
+    ('{"name": "set_timer", "args": {"minutes": ["5"]}}', ("set_timer", {"minutes": '["5"]'})),  # lists parse
     ('{"name": "set_timer", "args": {"minutes": "5"}', None),
     ("set_timer(minutes=5)", None),
 ])
