@@ -64,6 +64,22 @@ def _tensor_digest(tensors: dict) -> str:
     return h.hexdigest()
 
 
+def check_writable(root: Path) -> None:
+    """Refuse, before anything is computed, a cache directory this process cannot write."""
+    from .errors import CompressUsageError
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise CompressUsageError(
+            f"the cache directory {root} is not writable ({exc.strerror or exc}): make it writable, point "
+            f"--compress-cache-dir at a writable directory, or run without a cache (--compress-no-cache)"
+        ) from None
+
+
 class Cache:
     """The store. ``root=None`` or ``enabled=False`` turns caching off (everything is a miss);
     ``refresh=True`` recomputes every entry and overwrites it."""
@@ -86,21 +102,42 @@ class Cache:
             yield
             return
         path = self._path(kind, key, "lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path)):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(path))
+            lock.acquire()
+        except OSError as exc:
+            self.give_up(exc)
             yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def give_up(self, exc: OSError) -> None:
+        """Stop caching for the rest of the run after a write failed (disk full, directory made
+        read-only mid-run): the results are still computed and gated, only not kept."""
+        if self.enabled:
+            self.enabled = False
+            self.events.append(f"cache disabled: could not write under {self.root} ({exc.strerror or exc}); "
+                               f"this run keeps nothing. Free space or fix its permissions, or point "
+                               f"--compress-cache-dir elsewhere")
 
     def _write_atomic(self, path: Path, write: Callable[[str], None]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+            os.close(fd)
             write(tmp)
             os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
+        except BaseException as exc:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
-            raise
+            if not isinstance(exc, OSError):
+                raise
+            self.give_up(exc)
 
     def _corrupt(self, path: Path, why: str) -> None:
         self.events.append(f"corrupt cache entry {path} ({why}): removed and recomputed")
@@ -206,4 +243,12 @@ class Cache:
 
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
         meta = {**(metadata or {}), "key": key, "digest": _tensor_digest(tensors)}
-        self._write_atomic(self._path(kind, key, "safetensors"), lambda tmp: save_file(tensors, tmp, metadata=meta))
+        from safetensors import SafetensorError
+
+        def write(tmp: str) -> None:
+            try:
+                save_file(tensors, tmp, metadata=meta)
+            except SafetensorError as exc:  # its writer reports a full disk as its own error type
+                raise OSError(str(exc).splitlines()[0]) from exc
+
+        self._write_atomic(self._path(kind, key, "safetensors"), write)

@@ -31,6 +31,8 @@ def listing(settings) -> list[str]:
     lines += [f"  {form}" for form in VALID_FORMS]
     lines.append(f"  built in this version: {', '.join(built_methods())}")
     lines += ["", "Suites (metric: direction, default limit):"]
+    from .suites.registry import BY_NAME_ONLY
+
     for name in suite_names():
         try:
             suite = get_suite(name)
@@ -38,11 +40,18 @@ def listing(settings) -> list[str]:
             lines.append(f"  {name}: cannot be loaded: {exc}")
             continue
         params = ", ".join(f"{k}={v}" for k, v in suite.defaults.items())
-        lines.append(f"  {name} [{suite.family}] ({params}); score = {suite.primary}")
+        only = "; by name only, not in 'all'" if name in BY_NAME_ONLY else ""
+        lines.append(f"  {name} [{suite.family}] ({params}); score = {suite.primary}{only}")
         for m in suite.metrics:
-            direction = "higher is better" if m.higher_is_better else "lower is better"
+            # a metric gated by max_change alone has no better side: either way is a change
+            direction = ("no better direction" if m.max_change is not None and m.max_drop is None
+                         else "higher is better" if m.higher_is_better else "lower is better")
             limits = ", ".join(f"{k}={getattr(m, k):g}" for k in DEFAULT_LIMIT_KEYS if getattr(m, k) is not None)
             lines.append(f"    {name}.{m.name}: {direction}; {limits or 'not gated by default'}; {m.description}")
+    from .suites.lm_eval_task import INSTALL_HINT, PREFIX
+
+    lines.append(f"  {PREFIX}<task> [lm_eval]: any lm-evaluation-harness task from its local config and data, "
+                 f"gated on the task's own metrics (needs lm-eval: {INSTALL_HINT})")
     lines += ["", "Decision modes (--compress-decision, ini compress_decision):"]
     lines += [f"  {mode}: {DECISION_HELP[mode]}" for mode in DECISIONS]
     lines += ["", "Effective configuration (value <- where it came from: cli > ini > default):"]

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from .errors import CompressError, CompressUsageError
+from .errors import CompressError, CompressUsageError, ModelLoadError
 from .gate.decide import DECISIONS
 from .fixtures import baseline_model, compress_spec, compressed_model, model_pair, task_result  # noqa: F401
 from .limits import LimitRule, limit_value, parse_limit
 from .markers import MARKERS, suite_of
 from .distributed import WorkerOutput, merge_outputs, worker_device
+from .report.terminal import COLLECTION_ERROR
 from .spec import parse_spec_list
 
 COMPRESS_OPTION = "--compress"
@@ -178,6 +179,13 @@ def pytest_configure(config):
         )
     settings = Settings.from_config(config)
     if settings is not None:
+        if settings.values["cache_dir"] is not None and not config.getoption(NO_CACHE_OPTION):
+            from .cache import check_writable
+
+            try:
+                check_writable(Path(settings.values["cache_dir"]))
+            except CompressError as exc:
+                raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(CompressSession(config, settings), SESSION_PLUGIN)
 
 
@@ -319,6 +327,30 @@ class SuiteItem(pytest.Item):
         return self.path, None, self.nodeid
 
 
+class MarkerErrorReport(pytest.CollectReport):
+    """A collection error on one test function (pytest's own names only the file)."""
+
+    @property
+    def location(self):
+        return self.fspath, None, self.nodeid
+
+
+_REPORT_TYPE = "$report_type"  # the key pytest's report serialization names the class under
+
+
+def pytest_report_to_serializable(config, report):
+    """xdist ships reports by class name: teach it this one (a worker's collection error)."""
+    if isinstance(report, MarkerErrorReport):
+        return {**report._to_json(), _REPORT_TYPE: MarkerErrorReport.__name__}
+    return None
+
+
+def pytest_report_from_serializable(config, data):
+    if data.get(_REPORT_TYPE) == MarkerErrorReport.__name__:
+        return MarkerErrorReport._from_json(data)
+    return None
+
+
 class CompressSession:
     """Per-session state when pytest-compress is on: runner, results, summary."""
 
@@ -363,6 +395,52 @@ class CompressSession:
         item.stash[_result_key] = result
         item.user_properties.extend(properties(result))
         return result
+
+    def check_marked(self, config, items) -> None:
+        """Check every marked test's gate (suite, keywords, limits, decision, dataset) before
+        any model loads. A bad one is a collection error on the test that carries the marker,
+        reported once per test function; its items are removed, and pytest stops the session
+        before anything runs, as for any collection error."""
+        import json
+
+        verdicts: dict[str, str | None] = {}  # gate text -> error message (None: sound)
+        failed: dict[str, str] = {}  # test function nodeid -> message
+        read_as: dict[str, None] = {}  # what each foreign-format dataset was read as, once each
+        keep = []
+        for item in items:
+            marker = next((m for m in item.iter_markers() if m.name in MARKERS), None)
+            if marker is None:
+                keep.append(item)
+                continue
+            try:
+                suite, params, rules, decision = marker_request(item)
+                key = json.dumps([suite, params, repr(rules), decision], sort_keys=True, default=str)
+                if key not in verdicts:
+                    verdicts[key] = None
+                    try:
+                        if (line := self.runner.check(suite, params, rules)) is not None:
+                            read_as[f"dataset {line}"] = None
+                    except CompressError as exc:
+                        verdicts[key] = str(exc)
+                message = verdicts[key]
+            except CompressError as exc:
+                message = str(exc)
+            if message is None:
+                keep.append(item)
+                continue
+            function = item.nodeid.split("[", 1)[0]
+            if function not in failed:
+                failed[function] = f"@{marker.name}{_marker_args(marker)}: {message}"
+                self.errors.append((function, COLLECTION_ERROR + failed[function]))
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if read_as and tr is not None and config.option.verbose >= 0 and _worker_id(config) is None:
+            tr.ensure_newline()
+            for line in read_as:
+                tr.write_line(line)
+        for nodeid, message in failed.items():
+            config.hook.pytest_collectreport(report=MarkerErrorReport(nodeid, "failed", message, []))
+        if failed:
+            items[:] = keep
 
     def keep_shard(self, config, items) -> None:
         """Deselect every unit outside this shard's slice; tests that use no compressed model
@@ -423,6 +501,7 @@ class CompressSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
+        self.check_marked(config, items)
         if self.settings.values["suites"]:
             collector = SuiteCollector.from_parent(session, name="compress", nodeid="compress")
             built_in = list(collector.collect())
@@ -549,11 +628,12 @@ class CompressSession:
 
 
 def fail_for(exc: CompressError):
-    """Fail the running test with ``exc``'s message; a mismatched model pair (found only once
-    both tokenizers are loaded) stops the session as the usage error it is (exit code 4)."""
+    """Fail the running test with ``exc``'s message. A model that cannot be loaded and a
+    mismatched model pair (found only once both tokenizers are loaded) stop the session as
+    the usage errors they are (exit code 4), said once instead of once per test."""
     from .models.checkpoint import ModelFamilyError
 
-    if isinstance(exc, ModelFamilyError):
+    if isinstance(exc, (ModelFamilyError, ModelLoadError)):
         pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
     pytest.fail(str(exc), pytrace=False)
 
@@ -643,11 +723,15 @@ def _merge(config) -> int:
     report_config = shards[0].report_config
     tw.sep("=", f"pytest-compress (merged from {len(shards)} shards)")
     for line in render(list(merged.results), decision=str(report_config.get("decision")), timings=merged.timings,
-                       cache_events=merged.cache_events, reports=merged.reports, errors=merged.errors):
+                       cache_events=merged.cache_events, reports=merged.reports, errors=merged.errors,
+                       collected_here=False):
         tw.line(line)
     for s in shards:
-        if s.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or (
-                s.exitstatus == pytest.ExitCode.TESTS_FAILED and not s.output.errors):
+        refused = bool(s.output.errors) and all(m.startswith(COLLECTION_ERROR) for _, m in s.output.errors)
+        explained = (s.exitstatus == pytest.ExitCode.OK
+                     or (s.exitstatus == pytest.ExitCode.TESTS_FAILED and s.output.errors)
+                     or (s.exitstatus == pytest.ExitCode.INTERRUPTED and refused))  # its gates' collection errors
+        if not explained:
             tw.line(f"note: shard {s.shard} exited {s.exitstatus} for reasons outside the gate; see its job")
     for line in _write_reports(config.getoption(REPORT_OPTION) or config.getini("compress_report"), report_config,
                                merged):
@@ -720,6 +804,12 @@ def _gate_plan(item):
         return None
 
 
+def _marker_args(marker) -> str:
+    """``('tool_use', n=5)``: the marker as written, for messages."""
+    parts = [repr(a) for a in marker.args] + [f"{k}={v!r}" for k, v in marker.kwargs.items()]
+    return f"({', '.join(parts)})"
+
+
 def marker_request(item):
     """``(suite, params, rules, decision)`` from the test's compress marker (closest wins)."""
     from .limits import LIMIT_KEYS
@@ -730,9 +820,14 @@ def marker_request(item):
             f"{item.nodeid} uses task_result but has no @agentic_task/@trust_task/@compress_task marker "
             "naming its suite"
         )
-    suite = suite_of(marker)
+    try:
+        suite = suite_of(marker)
+    except TypeError as exc:
+        raise CompressUsageError(str(exc)) from None
     kwargs = dict(marker.kwargs)
     decision = kwargs.pop("decision", None)
+    if decision is not None and decision not in DECISIONS:
+        raise CompressUsageError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     values = tuple(limit_value(k, kwargs.pop(k), f"@{marker.name}({suite!r})") for k in LIMIT_KEYS if k in kwargs)
     rules = [LimitRule(suite, values, "marker")] if values else []
     return suite, kwargs, rules, decision

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import Cache, make_key
+from .errors import CompressError
 from .limits import DEFAULT_LIMIT_KEYS, LimitRule, resolve_limit
 from .report.progress import staged
 from .results import CaseOutcome, PairedResult, pair_metric
@@ -230,7 +231,8 @@ class GateRunner:
                 f"sha256 {calibration.digest[:12]}"))
         from .models.loading import check_finite
 
-        check_finite(loaded.model, f"compressed model [{spec}]")
+        check_finite(loaded.model, f"compressed model [{spec}]", error=CompressError,
+                     why="the compression produced them; this spec cannot be gated (try other settings)")
         loaded.fingerprint = weights_fingerprint(loaded.model)
         loaded.dtype = resolve_dtype(self.config.dtype, device)
         loaded.device = device
@@ -306,6 +308,18 @@ class GateRunner:
     def _limits(self, suite, rules) -> dict:
         all_rules = [*default_rules(suite), *rules]
         return {m.name: resolve_limit(all_rules, suite.name, m.name) for m in suite.metrics}
+
+    def check(self, suite_name: str, params: dict | None = None, rules: list[LimitRule] | tuple = ()) -> str | None:
+        """Everything about a gate that can be wrong before a model loads: the suite, its
+        parameters, its dataset (read and validated in full) and its limits. Returns what a
+        foreign-format dataset was read as (None otherwise); raises the CompressError that
+        names the fault."""
+        from .suites.formats import describe
+
+        suite = self._suite(suite_name, params)
+        cases = suite.load_cases()
+        self._limits(suite, rules)
+        return describe(suite.dataset, suite.name, cases) if suite.dataset is not None else None
 
     def count_checks(self, spec: CompressionSpec, suite_name: str, params: dict | None = None,
                      rules: list[LimitRule] | tuple = ()) -> int:

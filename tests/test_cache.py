@@ -61,6 +61,42 @@ def test_a_write_killed_midway_leaves_no_entry(tmp_path):
     assert not list(tmp_path.rglob(".tmp-*"))
 
 
+@pytest.mark.parametrize("kind", ["json", "tensors"])
+def test_a_full_disk_turns_caching_off_once_and_loses_nothing(tmp_path, monkeypatch, kind):
+    import errno
+    import safetensors.torch
+
+    cache = Cache(tmp_path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if kind == "json":
+        monkeypatch.setattr(os, "replace", full)
+    else:  # safetensors reports the failed write as its own error type
+        def rust_full(*args, **kwargs):
+            raise safetensors.SafetensorError("Error while serializing: IoError(No space left on device)")
+        monkeypatch.setattr(safetensors.torch, "save_file", rust_full)
+    payload, cached = cache.json_or_compute("outputs", make_key("a"), lambda: {"x": 1})
+    assert payload == {"x": 1} and not cached
+    if kind == "tensors":
+        cache.put_tensors("compressed", make_key("w"), {"a": torch.zeros(2)})
+    cache.put_json("outputs", make_key("b"), {"y": 2})  # after giving up: silently a no-op
+    assert not cache.enabled and len(cache.events) == 1
+    assert cache.events[0].startswith(f"cache disabled: could not write under {tmp_path}")
+    assert "--compress-cache-dir" in cache.events[0] and not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_check_writable_refuses_a_path_that_cannot_be_a_directory(tmp_path):
+    from pytest_compress.cache import check_writable
+    from pytest_compress.errors import CompressUsageError
+
+    check_writable(tmp_path / "new" / "cache")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CompressUsageError, match="is not writable.*--compress-no-cache"):
+        check_writable(tmp_path / "file" / "cache")
+
+
 def test_tensor_entries_round_trip_and_detect_corruption(tmp_path):
     cache = Cache(tmp_path)
     key = make_key("w")

@@ -14,6 +14,8 @@ def test_effective_configuration_names_the_winning_source(pytester):
         "Compression specs:", "  built in this version: none, rtn*",
         "Suites (metric: direction, default limit):", "  tool_use [[]agentic[]] (n=*); score = overall",
         "    tool_use.overall: higher is better; max_drop=0.1; *",
+        "    trust.toxicity.refusal: no better direction; max_change=0.1; *",
+        "  lm_eval:<task> [[]lm_eval[]]: any lm-evaluation-harness task *(needs lm-eval: pip install lm-eval)",
         "Decision modes (--compress-decision, ini compress_decision):",
         "  point: an inconclusive check follows its point estimate",
         "  strict: an inconclusive check fails its test*",

@@ -197,8 +197,11 @@ def test_broken(task_result):
         pytester.runpytest(*args, f"--compress-shard={index}/2")
     merged = pytester.runpytest("--compress-merge", "out")
     assert merged.ret == pytest.ExitCode.TESTS_FAILED
-    merged.stdout.fnmatch_lines(["error: test_user.py::test_broken*: *missing.jsonl*",
-                                 "Compression gate FAILED: 1 gate could not be evaluated; *"])
+    # refused at collection in each shard (so nothing ran there): the merge names the error itself
+    merged.stdout.fnmatch_lines(["error: test_user.py::test_broken: invalid at collection: "
+                                 "@compress_task('tool_use', dataset='missing.jsonl'): *missing.jsonl*: no such file*",
+                                 "Compression gate FAILED: 1 gate could not be evaluated, and no gated metric ran*"])
+    merged.stdout.no_fnmatch_line("note: shard * exited *")
     assert "passed" not in merged.stdout.lines[-1]
     unwritable = pytester.runpytest("--compress-merge", "out", "--junitxml=out/shard-1-of-2.json/junit.xml")
     assert unwritable.ret == pytest.ExitCode.TESTS_FAILED  # the verdict still decides the exit code

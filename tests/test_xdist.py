@@ -127,3 +127,22 @@ def test_same_verdict_and_summary_under_xdist(pytester, monkeypatch):
     keep = ("spec", "suite", "n", "passed", "metrics")
     assert [{k: r[k] for k in keep} for r in documents[0]["results"]] == [
         {k: r[k] for k in keep} for r in documents[1]["results"]]
+
+
+def test_a_gate_refused_at_collection_is_reported_under_xdist(pytester):
+    """Workers collect; their collection error on a marked test travels to the controller
+    (a report type of the plugin's own) and the closing line fails."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile("""
+from pytest_compress import agentic_task
+
+@agentic_task("tool_use", dataset="missing.jsonl")
+def test_missing(task_result):
+    pass
+""")
+    result = pytester.runpytest_subprocess("--compress=rtn8", "--compress-model=tiny", "--compress-suites=none",
+                                           "--compress-no-cache", "-n", "2", "-p", "no:randomly")
+    assert result.ret != pytest.ExitCode.OK and "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*ERROR collecting test_a_gate_refused_at_collection_is_reported_under_xdist.py"
+                                 "::test_missing*", "*dataset 'missing.jsonl': no such file*",
+                                 "Compression gate FAILED: 1 gate could not be evaluated, and no gated metric ran*"])

@@ -69,9 +69,9 @@ def baseline_flags(values, *, binary: bool, chance: float | None, low: float, hi
         return ()
     mean, width, flags = float(v.mean()), high - low, []
     if np.isfinite(width) and mean <= low + EDGE_SHARE * width:
-        flags.append(f"baseline at its floor ({mean:.3f})")
+        flags.append(f"baseline at its floor ({mean:.3f}), where the metric can move only one way")
     elif np.isfinite(width) and mean >= high - EDGE_SHARE * width:
-        flags.append(f"baseline at its ceiling ({mean:.3f})")
+        flags.append(f"baseline at its ceiling ({mean:.3f}), where the metric can move only one way")
     if chance is not None:
         if binary:
             ci = stats.binomtest(int(v.sum()), v.size).proportion_ci(method="wilson")

@@ -20,10 +20,11 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ModelLoadError
+from ..errors import CompressError, CompressWarning, ModelLoadError
 
 EMBEDDED_SMOLLM2 = "smollm2-135m"
 TINY_MODEL = "tiny"
@@ -82,6 +83,9 @@ def resolve_model(text: str) -> ModelSource:
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise ModelLoadError(f"GGUF file not found: {path}")
+        from .files import check_gguf
+
+        check_gguf(path)
         return ModelSource("gguf", str(path.parent.resolve()), path.name, path.name)
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -89,6 +93,9 @@ def resolve_model(text: str) -> ModelSource:
                 f"{path} is a directory without config.json; point --compress-model at a "
                 "Hugging Face model directory, a .gguf file, a hub id, or 'smollm2-135m'"
             )
+        from .files import check_model_dir
+
+        check_model_dir(path)
         return ModelSource("dir", str(path.resolve()), None, path.resolve().name)
     if _HUB_ID.match(text) and not path.exists():
         return ModelSource("hub", text, None, text)
@@ -152,10 +159,12 @@ def _dequantized_dir(source: ModelSource, cache_root: Path | None) -> Path | Non
 
 
 def _save_dequantized(model, tokenizer, target: Path) -> None:
-    """Write the dequantized model as plain fp32 safetensors, atomically (temp dir + rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    """Write the dequantized model as plain fp32 safetensors, atomically (temp dir + rename).
+    A cache that cannot take it (read-only, full) costs the next run a dequantization, no more."""
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
         # A GGUF-loaded model is marked quantized; save_pretrained refuses that mark.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
@@ -166,9 +175,18 @@ def _save_dequantized(model, tokenizer, target: Path) -> None:
             os.rename(tmp, target)
         except OSError:  # another process won the race; theirs is as good as ours
             shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except BaseException as exc:
+        from safetensors import SafetensorError  # its writer's own type for a failed write
+
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if not isinstance(exc, (OSError, SafetensorError)):
+            raise
+        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        warnings.warn(f"the dequantized GGUF model could not be cached under {target.parent} "
+                      f"({why}); the next run dequantizes it again. Free space or fix the "
+                      f"directory's permissions, or point --compress-cache-dir elsewhere", CompressWarning,
+                      stacklevel=2)
 
 
 def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_root: Path | None = None,
@@ -194,6 +212,8 @@ def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_ro
         kwargs["gguf_file"] = gguf_file
     if source.kind == "hub":
         kwargs["local_files_only"] = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    if source.kind == "dir" and not trust_remote_code:
+        _check_architecture(Path(location))
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
@@ -219,14 +239,30 @@ def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_ro
     return LoadedModel(model, tokenizer, device, dtype, source, fingerprint)
 
 
-def check_finite(model, label: str) -> None:
-    """Refuse weights with NaN or Inf: every score computed from them would be meaningless."""
+def _check_architecture(folder: Path) -> None:
+    """A model type the installed transformers cannot build as a causal LM, said in one line
+    (transformers' own error is a paragraph raised from inside its auto classes)."""
+    import json
+
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelLoadError(
+            f"{folder}: model_type {model_type!r} is not a causal language model that transformers "
+            f"{transformers.__version__} can build; upgrade transformers (pip install -U transformers) or "
+            "point --compress-model at a causal LM"
+        )
+
+
+def check_finite(model, label: str, *, why: str = "the checkpoint is corrupt or was saved from a diverged "
+                 "run. Re-export it.", error: type[CompressError] = ModelLoadError) -> None:
+    """Refuse weights with NaN or Inf: every score computed from them would be meaningless.
+    ``why`` says where they came from; ``error`` is what is raised (a bad input model by default)."""
     import torch
 
     for name, p in model.named_parameters():
         if not torch.isfinite(p).all():
             bad = int((~torch.isfinite(p)).sum())
-            raise ModelLoadError(
-                f"{label}: parameter {name} holds {bad} NaN/Inf value(s); the checkpoint is "
-                "corrupt or was saved from a diverged run. Re-export it."
-            )
+            raise error(f"{label}: parameter {name} holds {bad} NaN/Inf value(s); {why}")

@@ -53,6 +53,8 @@ def rows(result_dicts) -> list[tuple[str, ...]]:
 
 
 def table(results) -> list[str]:
+    if not results:
+        return []
     rows_ = [COLUMNS] + rows(r.to_dict() for r in results)
     widths = [max(len(cells[i]) for cells in rows_) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip() for cells in rows_]
@@ -73,6 +75,8 @@ def gate_line(results, decision: str, errors: int = 0) -> str:
         return (f"Compression gate FAILED: {len(failed)}/{len(gated)} gated metrics beyond limits{tail} "
                 f"(decision={decision})")
     tail = f", {open_} of them inconclusive" if open_ else ""
+    if errored and not gated:
+        return f"Compression gate FAILED: {errored}, and no gated metric ran (decision={decision})"
     if errored:
         return (f"Compression gate FAILED: {errored}; {len(gated)}/{len(gated)} evaluated gated metrics within "
                 f"limits{tail} (decision={decision})")
@@ -123,9 +127,20 @@ def notes(results) -> list[str]:
     return out
 
 
-def error_lines(errors) -> list[str]:
-    """One line per ``(nodeid, message)`` of a gate whose evaluation failed (its first line)."""
-    return [f"error: {nodeid}: {message.splitlines()[0] if message else 'failed'}" for nodeid, message in errors]
+#: how the message of an error entry starts for a test whose gate failed its check at collection
+COLLECTION_ERROR = "invalid at collection: "
+
+
+def error_lines(errors, *, collected_here: bool = True) -> list[str]:
+    """One line per ``(nodeid, message)`` of a gate whose evaluation failed (its first line).
+    A collection error printed above in this session is pointed at, not repeated; the merge of
+    shards (``collected_here=False``) shows it, as the shards' own output is elsewhere."""
+    def line(message: str) -> str:
+        if collected_here and message.startswith(COLLECTION_ERROR):
+            return "its marker or dataset is invalid (the collection error above)"
+        return message.splitlines()[0] if message else "failed"
+
+    return [f"error: {nodeid}: {line(message)}" for nodeid, message in errors]
 
 
 def _cached_line(what: str, cached: int, total: int, unit: str) -> str:
@@ -144,10 +159,12 @@ def cache_lines(results, reports=()) -> list[str]:
     return lines
 
 
-def render(results, *, decision: str, timings: dict, cache_events=(), reports=(), errors=()) -> list[str]:
+def render(results, *, decision: str, timings: dict, cache_events=(), reports=(), errors=(),
+           collected_here: bool = True) -> list[str]:
     """All summary lines: compression reports, the table, notes, errors, timings, cache, the gate line.
 
-    ``errors``: ``(nodeid, message)`` of the gates whose evaluation failed."""
+    ``errors``: ``(nodeid, message)`` of the gates whose evaluation failed; ``collected_here``:
+    see :func:`error_lines`."""
     lines = []
     for rep in reports:
         origin = "cached" if rep.cached else f"{rep.seconds:.1f}s"
@@ -157,7 +174,7 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
     lines.extend(table(results))
     lines.extend(statistics_lines(results))
     lines.extend(notes(results))
-    lines.extend(error_lines(errors))
+    lines.extend(error_lines(errors, collected_here=collected_here))
     if timings:
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     lines.extend(cache_lines(results, reports))

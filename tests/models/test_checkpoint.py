@@ -27,6 +27,7 @@ def _config_dir(tmp_path: Path, quantization: dict | None, name="ckpt") -> Model
     if quantization is not None:
         config["quantization_config"] = quantization
     (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(b"\x02" + b"\x00" * 7 + b"{}")  # weights, none in them
     return resolve_model(str(folder))
 
 
