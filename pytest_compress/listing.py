@@ -5,6 +5,7 @@ from __future__ import annotations
 from .errors import CompressError
 from .gate import DECISIONS
 from .limits import DEFAULT_LIMIT_KEYS
+from .settings import SETTINGS
 from .spec import VALID_FORMS
 
 DECISION_HELP = {
@@ -12,16 +13,6 @@ DECISION_HELP = {
     "strict": "an inconclusive check fails its test: only a limit shown to hold passes",
     "point": "an inconclusive check follows its point estimate",
 }
-# What an unset value means, where that is not simply "off".
-UNSET = {
-    "compress": "(off: pass --compress=SPEC)",
-    "cases": "(each suite's own n)",
-    "cache_dir": "(pytest's cache dir /compress)",
-    "calibration": "stdlib (the standard library's docstrings)",
-    "report": "(off: pass --compress-report=DIR)",
-    "compressed_model": "(off: pass --compressed-model=PATH)",
-}
-
 
 def listing(settings) -> list[str]:
     from .compress.registry import built_methods
@@ -57,7 +48,7 @@ def listing(settings) -> list[str]:
     lines += ["", "Effective configuration (value <- where it came from: cli > ini > default):"]
     for key, value in settings.values.items():
         shown = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
-        lines.append(f"  {key} = {UNSET.get(key, '(unset)') if value is None else shown}  "
+        lines.append(f"  {key} = {SETTINGS[key].unset if value is None else shown}  "
                      f"<- {settings.origins.get(key, 'default')}")
     for rule in settings.rules:
         lines.append(f"  limit {rule}  <- {rule.source}")

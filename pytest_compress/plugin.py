@@ -22,153 +22,61 @@ from .limits import LimitRule, limit_value, parse_limit
 from .markers import MARKERS, suite_of
 from .distributed import WorkerOutput, merge_outputs, worker_device
 from .report.terminal import COLLECTION_ERROR
-from .spec import parse_spec_list
+from .settings import SETTINGS, parse_value
 
-COMPRESS_OPTION = "--compress"
-MODEL_OPTION = "--compress-model"
-DEVICE_OPTION = "--compress-device"
-DTYPE_OPTION = "--compress-dtype"
-CASES_OPTION = "--compress-cases"
-SUITES_OPTION = "--compress-suites"
-LIMIT_OPTION = "--compress-limit"
-DECISION_OPTION = "--compress-decision"
-SEED_OPTION = "--compress-seed"
-CACHE_DIR_OPTION = "--compress-cache-dir"
-NO_CACHE_OPTION = "--compress-no-cache"
-REFRESH_OPTION = "--compress-refresh"
-LIST_OPTION = "--compress-list"
-CALIBRATION_OPTION = "--compress-calibration"
-ON_GAIN_OPTION = "--compress-on-gain"
-REPORT_OPTION = "--compress-report"
-COMPRESSED_MODEL_OPTION = "--compressed-model"
-SHARD_OPTION = "--compress-shard"
-MERGE_OPTION = "--compress-merge"
-# Settings keys whose option and ini key are not "--compress-<key>" / "compress_<key>".
-OWN_NAMES = {"compress": (COMPRESS_OPTION, "compress"), "compressed_model": (COMPRESSED_MODEL_OPTION, "compressed_model")}
+COMPRESS_OPTION = SETTINGS["compress"].option
+MODEL_OPTION = SETTINGS["model"].option
+DEVICE_OPTION = SETTINGS["device"].option
+DTYPE_OPTION = SETTINGS["dtype"].option
+CASES_OPTION = SETTINGS["cases"].option
+SUITES_OPTION = SETTINGS["suites"].option
+LIMIT_OPTION = SETTINGS["limits"].option
+DECISION_OPTION = SETTINGS["decision"].option
+SEED_OPTION = SETTINGS["seed"].option
+CACHE_DIR_OPTION = SETTINGS["cache_dir"].option
+NO_CACHE_OPTION = SETTINGS["no_cache"].option
+REFRESH_OPTION = SETTINGS["refresh"].option
+LIST_OPTION = SETTINGS["list"].option
+CALIBRATION_OPTION = SETTINGS["calibration"].option
+ON_GAIN_OPTION = SETTINGS["on_gain"].option
+REPORT_OPTION = SETTINGS["report"].option
+COMPRESSED_MODEL_OPTION = SETTINGS["compressed_model"].option
+SHARD_OPTION = SETTINGS["shard"].option
+MERGE_OPTION = SETTINGS["merge"].option
 
 MODEL_FIXTURES = frozenset({"model_pair", "task_result", "baseline_model", "compressed_model", "compress_spec"})
 SKIP_REASON = "pytest-compress is off: pass --compress=SPEC (e.g. --compress=rtn4) to run"
 SESSION_PLUGIN = "_compress_session"
-DEFAULTS = {
-    "model": "smollm2-135m", "device": "auto", "dtype": "auto", "suites": "all", "decision": "lenient", "seed": "0",
-    "on_gain": "warn",
-}
 _result_key = pytest.StashKey()
 WORKER_OUTPUT_KEY = "pytest_compress"  # this plugin's entry in an xdist worker's workeroutput
 
 
-def _spec_list(text: str):
-    try:
-        return parse_spec_list(text)
-    except CompressUsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _converter(setting):
+    """``setting``'s parser as argparse wants it: an ArgumentTypeError names the fault."""
+    def convert(text):
+        try:
+            return parse_value(setting, text)
+        except CompressUsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-
-def _choice(name, choices):
-    def check(text):
-        if text.lower() not in choices:
-            raise argparse.ArgumentTypeError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
-        return text.lower()
-
-    return check
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _shard(text):
-    from .shards import parse_shard
-
-    try:
-        return parse_shard(text)
-    except CompressUsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _limit(text):
-    try:
-        return parse_limit(text, "cli")
-    except CompressUsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("compress", "compression regression testing (pytest-compress)")
-    group.addoption(COMPRESS_OPTION, type=_spec_list, default=None, metavar="SPEC[,SPEC...]",
-                    help="compress and gate with these specs, e.g. awq4,gptq3,wanda50 (default: off; ini: compress)")
-    group.addoption(MODEL_OPTION, default=None, metavar="MODEL",
-                    help="baseline model: HF id, local dir, .gguf file, 'smollm2-135m' or 'tiny' "
-                         "(default: smollm2-135m; ini: compress_model)")
-    group.addoption(DEVICE_OPTION, default=None, metavar="auto|cpu|cuda|cuda:N", help="device (default: auto)")
-    group.addoption(DTYPE_OPTION, default=None, type=_choice("dtype", ("auto", "float32", "bfloat16", "float16")),
-                    help="evaluation dtype (default: auto = bf16 where the hardware runs it fast, else fp32)")
-    group.addoption(CASES_OPTION, default=None, type=_positive_int, metavar="N",
-                    help="the most cases a gate may draw; it stops earlier once decided "
-                         "(default: each suite's own n; ini: compress_cases)")
-    group.addoption(SUITES_OPTION, default=None, metavar="all|none|NAMES",
-                    help="built-in suites to add as tests: all, none, or names/families like tool_use,trust.* "
-                         "(default: all; ini: compress_suites)")
-    group.addoption(LIMIT_OPTION, action="append", default=[], type=_limit, metavar="'PATTERN: key=value'",
-                    help="a gate limit, repeatable, e.g. 'tool_use: max_drop=0.03' (overrides ini compress_limits)")
-    group.addoption(DECISION_OPTION, default=None, type=_choice("decision", DECISIONS),
-                    help="what an inconclusive check does to its test: lenient (passes), strict (fails) or "
-                         "point (follows the point estimate); decided checks are the same in every mode "
-                         "(default: lenient; ini: compress_decision)")
-    group.addoption(ON_GAIN_OPTION, default=None, type=_choice("on-gain", ("warn", "fail")),
-                    help="a gain larger than max_drop (compressed beats baseline by more than the limit, "
-                         "usually a broken evaluation): warn or fail (default: warn; ini: compress_on_gain)")
-    group.addoption(SEED_OPTION, default=None, type=int, help="seed for cases, sampling and bootstrap (default: 0)")
-    group.addoption(CACHE_DIR_OPTION, default=None, metavar="DIR",
-                    help="cache directory (default: pytest's cache dir /compress)")
-    group.addoption(NO_CACHE_OPTION, action="store_true", default=False, help="neither read nor write the cache")
-    group.addoption(REFRESH_OPTION, action="store_true", default=False, help="recompute and overwrite cache entries")
-    group.addoption(CALIBRATION_OPTION, default=None, metavar="PATH",
-                    help="calibration text (.txt or .jsonl with a 'text' field), or a built-in source: stdlib "
-                         "(the running Python's standard-library docstrings), model (text the baseline samples), "
-                         "mixed, generated (default: stdlib; ini: compress_calibration)")
-    group.addoption(REPORT_OPTION, default=None, metavar="DIR",
-                    help="write report.json, report.md and report.html (with plots) into DIR "
-                         "(default: off; ini: compress_report)")
-    group.addoption(COMPRESSED_MODEL_OPTION, default=None, metavar="PATH_OR_ID",
-                    help="gate this already-compressed checkpoint (HF dir or hub id with a GPTQ/AWQ/"
-                         "compressed-tensors config, or a .gguf file) against --compress-model; alone it is "
-                         "the one pair gated, with --compress it is gated beside those specs "
-                         "(default: off; ini: compressed_model)")
-    group.addoption(SHARD_OPTION, default=None, type=_shard, metavar="I/N",
-                    help="measure only the I-th of N slices of the gate (one CI machine of N) and write "
-                         "shard-I-of-N.json into --compress-report DIR; judged by --compress-merge "
-                         "(default: off; ini: compress_shard)")
-    group.addoption(MERGE_OPTION, nargs="+", default=None, metavar="DIR",
-                    help="judge the shards in DIR... (their shard-I-of-N.json files) as one gate: print the "
-                         "summary, write the reports (--compress-report, --junitxml) and exit with the verdict; "
-                         "runs no tests")
-    group.addoption(LIST_OPTION, action="store_true", default=False,
-                    help="list methods, suites with their metrics and defaults, and the effective configuration")
-    for name, help_text in [
-        ("compress", "compression specs to gate with (like --compress)"),
-        ("compress_model", "baseline model (like --compress-model)"),
-        ("compress_device", "device (like --compress-device)"),
-        ("compress_dtype", "dtype (like --compress-dtype)"),
-        ("compress_cases", "cases per suite (like --compress-cases)"),
-        ("compress_suites", "built-in suites to run (like --compress-suites)"),
-        ("compress_decision", "lenient | strict | point: what an inconclusive check does"),
-        ("compress_seed", "seed (like --compress-seed)"),
-        ("compress_on_gain", "warn | fail on a gain larger than max_drop (like --compress-on-gain)"),
-        ("compress_cache_dir", "cache directory"),
-        ("compress_calibration", "calibration text file or built-in source (like --compress-calibration)"),
-        ("compress_report", "report directory (like --compress-report)"),
-        ("compressed_model", "already-compressed checkpoint to gate (like --compressed-model)"),
-        ("compress_shard", "I/N: measure one slice of the gate (like --compress-shard)"),
-    ]:
-        parser.addini(name, help_text, default=None)
-    parser.addini("compress_limits", "gate limits, one 'PATTERN: key=value' per line", type="linelist", default=[])
+    for setting in SETTINGS.values():
+        if setting.flag:
+            group.addoption(setting.option, action="store_true", default=False, help=setting.help_text())
+        elif setting.repeat and setting.ini is None:  # a list of paths
+            group.addoption(setting.option, nargs="+", default=None, metavar=setting.metavar,
+                            help=setting.help_text())
+        else:
+            group.addoption(setting.option, type=_converter(setting), metavar=setting.metavar,
+                            action="append" if setting.repeat else "store", default=[] if setting.repeat else None,
+                            help=setting.help_text())
+        if setting.ini is not None:
+            parser.addini(setting.ini, f"{setting.help} (like {setting.option})",
+                          type="linelist" if setting.repeat else None, default=[] if setting.repeat else None)
 
 
 def pytest_configure(config):
@@ -211,34 +119,19 @@ class Settings:
     @classmethod
     def from_config(cls, config, require_specs: bool = True):
         values, origins = {}, {}
-        for key in ("compress", "model", "device", "dtype", "cases", "suites", "decision", "seed", "cache_dir",
-                    "calibration", "on_gain", "report", "compressed_model", "shard"):
-            option, ini_key = OWN_NAMES.get(key, (f"--compress-{key.replace('_', '-')}", f"compress_{key}"))
-            cli, ini = config.getoption(option), config.getini(ini_key)
-            if cli is not None:
-                values[key], origins[key] = cli, "cli"
-            elif ini not in (None, ""):
-                values[key], origins[key] = ini, "ini"
-            else:
-                values[key], origins[key] = DEFAULTS.get(key), "default"
         try:
+            for setting in (s for s in SETTINGS.values() if s.resolved):
+                cli, ini = config.getoption(setting.option), config.getini(setting.ini)
+                if cli is not None:
+                    values[setting.key], origins[setting.key] = cli, "cli"
+                elif ini not in (None, ""):  # the ini's text, parsed as the command line's is
+                    values[setting.key], origins[setting.key] = parse_value(setting, ini), "ini"
+                else:
+                    values[setting.key], origins[setting.key] = setting.default, "default"
             specs = values["compress"]
-            if isinstance(specs, str):
-                specs = parse_spec_list(specs)
-            rules = [parse_limit(line, "ini") for line in config.getini("compress_limits")]
+            rules = [parse_limit(line, "ini") for line in config.getini(SETTINGS["limits"].ini)]
             rules += config.getoption(LIMIT_OPTION)
-            for key, choices in (("decision", DECISIONS), ("on_gain", ("warn", "fail")),
-                                 ("dtype", ("auto", "float32", "bfloat16", "float16"))):
-                if str(values[key]).lower() not in choices:
-                    raise CompressUsageError(f"compress_{key} must be one of {', '.join(choices)}, got {values[key]!r}")
-                values[key] = str(values[key]).lower()
-            for key in ("cases", "seed"):
-                if values[key] is not None:
-                    values[key] = int(values[key])
             if values["shard"] is not None:
-                from .shards import parse_shard
-
-                values["shard"] = parse_shard(values["shard"]) if isinstance(values["shard"], str) else values["shard"]
                 if not values["report"]:
                     raise CompressUsageError("compress_shard needs a report directory to write its measurements "
                                              "for the merge: add --compress-report=DIR (the same DIR, or one "

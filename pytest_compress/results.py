@@ -195,6 +195,7 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
     b = np.asarray(base_values, dtype=float)
     c = np.asarray(comp_values, dtype=float)
     keep = np.isfinite(b) & np.isfinite(c)
+    one_sided = int(np.sum(np.isfinite(b) != np.isfinite(c)))  # defined on one model only: left out, and said
     b, c = b[keep], c[keep]
     hib = metric.higher_is_better
     both = np.r_[b, c]
@@ -220,6 +221,9 @@ def pair_metric(suite, metric, base_values, comp_values, limit: Limit, sources: 
                         width=metric.high - metric.low)
     base_score, comp_score = float(b.mean()), float(c.mean())
     flags = baseline_flags(b, binary=metric.binary, chance=suite.chance_of(metric), low=metric.low, high=metric.high)
+    if one_sided and not limit.is_empty:
+        flags += (f"{one_sided} case{'s' if one_sided > 1 else ''} scored on one model only (undefined on the "
+                  "other, e.g. refused there) left out of the pairing",)
     return MetricResult(
         name=metric.name, suite=suite.name, higher_is_better=hib,
         baseline=ModelScore(base_score, tuple(b.tolist())), compressed=ModelScore(comp_score, tuple(c.tolist())),

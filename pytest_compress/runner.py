@@ -211,8 +211,8 @@ class GateRunner:
                     param.data.copy_(tensors[f"param:{name}"])
                 saved = json.loads(meta["report"])
                 saved["layers"] = tuple(LayerReport(**l) for l in saved["layers"])
-                report = dataclasses.replace(measure(loaded.model, spec, 0.0), **{
-                    k: saved[k] for k in ("seconds", "layers")}, cached=True)
+                report = dataclasses.replace(measure(loaded.model, spec, 0.0), seconds=saved["seconds"],
+                                             layers=saved["layers"], notes=tuple(saved.get("notes", ())), cached=True)
             else:
                 ids = getattr(calibration, "ids", None)
                 report = compress(loaded.model, spec, ids, device=device, seed=self.config.seed,

@@ -184,3 +184,16 @@ def test_a_gain_beyond_the_limit_warns_or_fails_as_configured(pytester, on_gain,
     assert result.parseoutcomes().get(outcome) == 1
     result.stdout.fnmatch_lines([f"suspicious gain: rtn3 {metric} improved by {-drop:.3f}*"])
 
+
+
+def test_what_a_method_did_instead_is_in_the_summary_and_report_cached_or_not(pytester):
+    import json
+
+    note = ("note: awq4: 3 layers left unscaled (no norm or linear before them to fold the scales into; "
+            "clip-searched and quantized, but not scaled): model.layers.*.self_attn.o_proj (3)")
+    for run in ("cold", "warm"):
+        result = pytester.runpytest(f"{COMPRESS_OPTION}=awq4", *TINY, f"{CASES_OPTION}=16",
+                                    f"--compress-cache-dir={pytester.path / 'cache'}", f"--compress-report={run}")
+        result.stdout.fnmatch_lines([f"awq4: * compressed: {'cached' if run == 'warm' else '*s'}*", note])
+        document = json.loads((pytester.path / run / "report.json").read_text())
+        assert document["compression"][0]["notes"] == [note.removeprefix("note: ")]

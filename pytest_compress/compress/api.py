@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import torch
 
-from ..errors import CompressError
+from ..errors import CompressError, CompressWarning
 from ..spec import CompressionSpec
 from .layers import compressible_layers, weight_matrix
 from .quantizer import bits_per_weight
@@ -30,6 +33,9 @@ class CompressionReport:
         layers: per-layer reports of the last step (relative weight error).
         cached: True when the weights came from the cache instead of a compression run.
         calibration: the calibration used (source, samples x tokens, digest); "" for none.
+        notes: what a method did other than asked, so nobody reads its result as the plain
+            algorithm's: layers AWQ could not scale, Hessians that needed extra damping, ...
+            (each :class:`~pytest_compress.errors.CompressWarning` a step raised, counted).
     """
 
     spec: str
@@ -40,6 +46,7 @@ class CompressionReport:
     layers: tuple[LayerReport, ...] = field(default=())
     cached: bool = False
     calibration: str = ""
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +118,7 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
     layers: list[LayerReport] = []
     ctx = CompressionContext(calibration=calibration, device=device, seed=seed, progress=progress,
                              forward_dtype=forward_dtype)
+    said: Counter = Counter()  # "step: what it did instead" -> times
     with torch.no_grad():
         for step in spec.steps:
             method = get_method(step.method)(step)
@@ -118,9 +126,17 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
                 raise CompressError(
                     f"{step} needs calibration data; pass calibration token ids to compress()"
                 )
-            layers = method.apply(model, ctx)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CompressWarning)
+                layers = method.apply(model, ctx)
+            for w in caught:
+                if issubclass(w.category, CompressWarning):
+                    said[f"{step}: {w.message}"] += 1
+                else:  # not ours to summarise: pass it on as it was
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             if not step.is_quantizer:
                 ctx.zero_masks = {
                     name: weight_matrix(m) == 0 for name, m in compressible_layers(model).items()
                 }
-    return measure(model, spec, time.perf_counter() - start, layers)
+    notes = tuple(text if times == 1 else f"{text} ({times} times)" for text, times in said.items())
+    return dataclasses.replace(measure(model, spec, time.perf_counter() - start, layers), notes=notes)

@@ -33,11 +33,14 @@ inputs' Gram matrix ``X^T X`` (the reference subsamples tokens for clipping).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
 from .hessian import add_gram
-from .layers import set_weight_matrix, weight_matrix
+from ..errors import CompressWarning
+from .layers import name_patterns, set_weight_matrix, weight_matrix
 from .quantizer import group_bounds, quantize_rtn
 from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
 from .rtn import relative_error
@@ -166,7 +169,12 @@ class AWQ(CompressionMethod):
 
     def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
         self.ctx, self.unscaled = ctx, []
-        return run_sequential(model, ctx, self)
+        layers = run_sequential(model, ctx, self)
+        if self.unscaled:
+            warnings.warn(CompressWarning(
+                f"{len(self.unscaled)} layers left unscaled (no norm or linear before them to fold the scales "
+                f"into; clip-searched and quantized, but not scaled): {name_patterns(self.unscaled)}"))
+        return layers
 
     def new_accumulator(self, group, linears, tokens):
         module = linears[group.names[0]]

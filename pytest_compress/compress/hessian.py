@@ -9,7 +9,11 @@ in float32 whatever the model's dtype.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
+
+from ..errors import CompressWarning
 
 from .layers import weight_matrix
 from .registry import CompressionContext, CompressionMethod, LayerReport
@@ -111,6 +115,10 @@ def inverse_cholesky(H: torch.Tensor) -> torch.Tensor:
     for attempt in range(DAMP_RETRIES + 1):
         L, info = torch.linalg.cholesky_ex(H.flip(0, 1))
         if int(info) == 0:
+            if attempt:  # the updates then follow a smoothed Hessian: said, so it is not silent
+                warnings.warn(CompressWarning(
+                    f"a {H.shape[0]}x{H.shape[0]} Hessian was not positive definite; extra damping was added "
+                    "until it factorised (more calibration tokens usually avoid it)"))
             return _lower_triangular_inverse(L).flip(0, 1)
         H = H.clone()
         H[idx, idx] += damp * DAMP_GROWTH**attempt

@@ -9,6 +9,9 @@ method sees ``[out, in]``.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import torch
 from torch import nn
 
@@ -68,3 +71,9 @@ def set_weight_matrix(module: nn.Module, W: torch.Tensor) -> None:
         W = W.t()
     with torch.no_grad():
         module.weight.copy_(W.to(module.weight.dtype))
+
+
+def name_patterns(names) -> str:
+    """``model.layers.*.self_attn.o_proj (30)``: layer names with their block index folded, counted."""
+    counts = Counter(re.sub(r"\.\d+\.", ".*.", name) for name in names)
+    return ", ".join(f"{pattern} ({n})" if n > 1 else pattern for pattern, n in counts.items())

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
+from ..errors import CompressWarning
 from .requests import ChoiceRequest, ChoiceScore, GenerationRequest
 
 DEFAULT_TOKEN_BUDGET = 6144  # tokens per forward pass (rows x padded length)
@@ -116,6 +118,7 @@ class HFEngine:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self._halved = False  # a batch ran out of memory and was split (said once)
 
     # -- tokenization -------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -163,6 +166,11 @@ class HFEngine:
                 raise
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+        if not self._halved:  # once per engine: the run goes on, slower, with the same numbers
+            self._halved = True
+            warnings.warn(CompressWarning(
+                f"a batch of {len(idx)} rows ran out of memory on {self.device}; batches that do are halved and "
+                "retried (same results, slower). A smaller token budget avoids it"), stacklevel=2)
         half = len(idx) // 2
         return self._fitting(run, idx[:half]) + self._fitting(run, idx[half:])
 

@@ -25,8 +25,13 @@ def verdict_text(metric: dict) -> str:
         text += f" ({'pass' if passed else 'fail'}{hint})"
     elif status == "pass" and not passed:
         text = "FAIL (gain)"
-    if metric.get("flags"):
-        text += " (at chance)" if any("chance" in f for f in metric["flags"]) else " (at floor/ceiling)"
+    flags = metric.get("flags") or ()
+    if any("chance" in f for f in flags):
+        text += " (at chance)"
+    elif any("floor" in f or "ceiling" in f for f in flags):
+        text += " (at floor/ceiling)"
+    if any("one model only" in f for f in flags):
+        text += " (cases left out)"
     return text + (" (suspicious gain)" if metric.get("suspicious_gain") else "")
 
 
@@ -171,6 +176,7 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
         calibrated = f", calibration: {rep.calibration}" if rep.calibration else ""
         lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight, sparsity {rep.sparsity:.1%}, "
                      f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}{calibrated}")
+        lines.extend(f"note: {note}" for note in rep.notes)
     lines.extend(table(results))
     lines.extend(statistics_lines(results))
     lines.extend(notes(results))

@@ -105,3 +105,14 @@ def test_end_to_end_and_unscaled_layers(arch, kv, unscaled):
     rtn = tiny_model(arch, kv_heads=kv)
     compress(rtn, parse_spec("rtn3g16"))
     assert awq_err < float((rtn(ids).logits - ref).pow(2).mean().detach())
+
+
+def test_compress_reports_the_layers_awq_left_unscaled():
+    """Grouped-query attention: o_proj has no foldable predecessor; the report says so, once."""
+    model, ids = tiny_model("llama", kv_heads=2), calib(16, 16)
+    report = compress(model, parse_spec("awq4g16"), ids)
+    blocks = len(decoder_blocks(model))
+    assert report.notes == (f"awq4g16: {blocks} layers left unscaled (no norm or linear before them to fold the "
+                            f"scales into; clip-searched and quantized, but not scaled): "
+                            f"model.layers.*.self_attn.o_proj ({blocks})",)
+    assert compress(tiny_model("llama", kv_heads=4), parse_spec("awq4g16"), ids).notes == ()

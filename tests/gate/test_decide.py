@@ -147,3 +147,14 @@ def test_a_value_outside_the_declared_range_is_a_clear_error():
 
     with pytest.raises(CompressError, match=r"s\.a: a case's value 1\.5 lies outside .*\[0, 1\]"):
         pair_metric(_Suite, Metric("a", binary=False), [0.5, 1.5], [0.5, 0.5], Limit(max_drop=0.1), {}, 0)
+
+
+def test_cases_scored_on_one_model_only_are_counted_not_dropped_silently():
+    nan = float("nan")
+    b = [1, 0, 1, nan, 1, nan] * 10
+    c = [1, 0, nan, 1, 1, nan] * 10  # 20 one-sided cases, 10 undefined on both
+    gated = pair_metric(_Suite, Metric("a"), b, c, Limit(max_drop=0.1), {}, 0)
+    assert gated.n == 30
+    assert "20 cases scored on one model only (undefined on the other, e.g. refused there) left out of the pairing" \
+        in gated.flags
+    assert not any("one model only" in f for f in pair_metric(_Suite, Metric("a"), b, c, Limit(), {}, 0).flags)
