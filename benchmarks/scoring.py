@@ -36,7 +36,7 @@ import torch
 
 from benchmarks.common import VENVS, machine, median, run_json_worker, set_threads, write_result
 from benchmarks.compress_vs_llmcompressor import smollm2_dir
-from pytest_compress.engine.recording import suite_choice_requests
+from pytest_compress.suites.replay import suite_choice_requests
 
 NAME = "scoring"
 DEFAULT_SUITES = "tool_use:4,rag:2,passage_retrieval:6"  # 38 items: a few minutes of CPU per tool

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from .errors import CompressError
+from .errors import CompressError, ModelLoadError
+from .markers import marker_request
 
 
 def _session(request):
@@ -28,12 +29,21 @@ def compress_spec(request):
     return param
 
 
+def fail_for(exc: CompressError):
+    """Fail the running test with ``exc``'s message. A model that cannot be loaded and a
+    mismatched model pair (found only once both tokenizers are loaded) stop the session as
+    the usage errors they are (exit code 4), said once instead of once per test."""
+    from .models.checkpoint import ModelFamilyError
+
+    if isinstance(exc, (ModelFamilyError, ModelLoadError)):
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    pytest.fail(str(exc), pytrace=False)
+
+
 def _guard(fn, *args):
     try:
         return fn(*args)
     except CompressError as exc:
-        from .plugin import fail_for
-
         fail_for(exc)
 
 
@@ -61,8 +71,6 @@ def compressed_model(request, compress_spec):
 def task_result(request, compress_spec):
     """The PairedResult of the suite named by the test's marker; the gate is applied
     after the test body (a failing gate fails the test)."""
-    from .plugin import marker_request
-
     session = _session(request)
     suite, params, rules, decision = _guard(marker_request, request.node)
     return session.evaluate(request.node, compress_spec, suite, params, rules, decision)

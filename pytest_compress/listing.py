@@ -39,6 +39,7 @@ def listing(settings) -> list[str]:
                          else "higher is better" if m.higher_is_better else "lower is better")
             limits = ", ".join(f"{k}={getattr(m, k):g}" for k in DEFAULT_LIMIT_KEYS if getattr(m, k) is not None)
             lines.append(f"    {name}.{m.name}: {direction}; {limits or 'not gated by default'}; {m.description}")
+        lines.extend(_dataset_lines(name, suite))
     from .suites.lm_eval_task import INSTALL_HINT, PREFIX
 
     lines.append(f"  {PREFIX}<task> [lm_eval]: any lm-evaluation-harness task from its local config and data, "
@@ -53,3 +54,19 @@ def listing(settings) -> list[str]:
     for rule in settings.rules:
         lines.append(f"  limit {rule}  <- {rule.source}")
     return lines
+
+
+def _dataset_lines(name: str, suite) -> list[str]:
+    """What ``dataset=`` a suite takes: its JSONL fields, and the foreign formats that feed it."""
+    from .casefile import ID_FIELD
+    from .suites.formats import FORMAT_MODULES, readers
+
+    out = []
+    if suite.case_fields:
+        fields = ", ".join(f"{f.name}: {f.type_name()}{'' if f.required else '?'}"
+                           for f in (ID_FIELD, *suite.case_fields))
+        out.append(f"    dataset=FILE.jsonl, one object per line: {fields}")
+    formats = [fmt for fmt in FORMAT_MODULES if name in readers(fmt)]
+    if formats:
+        out.append(f"    dataset= also reads: {', '.join(f'{fmt}:PATH' for fmt in formats)}")
+    return out

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from .errors import CompressUsageError
+from .gate.decide import DECISIONS
+from .limits import LIMIT_KEYS, LimitRule, limit_value
+
 AGENTIC = "agentic_task"
 TRUST = "trust_task"
 GENERAL = "compress_task"
@@ -39,3 +43,30 @@ def suite_of(marker) -> str:
     if marker.name == TRUST and not name.startswith("trust."):
         name = f"trust.{name}"
     return name
+
+
+def marker_args(marker) -> str:
+    """``('tool_use', n=5)``: the marker as written, for messages."""
+    parts = [repr(a) for a in marker.args] + [f"{k}={v!r}" for k, v in marker.kwargs.items()]
+    return f"({', '.join(parts)})"
+
+
+def marker_request(item):
+    """``(suite, params, rules, decision)`` from the test's compress marker (closest wins)."""
+    marker = next((m for m in item.iter_markers() if m.name in MARKERS), None)
+    if marker is None:
+        raise CompressUsageError(
+            f"{item.nodeid} uses task_result but has no @agentic_task/@trust_task/@compress_task marker "
+            "naming its suite"
+        )
+    try:
+        suite = suite_of(marker)
+    except TypeError as exc:
+        raise CompressUsageError(str(exc)) from None
+    kwargs = dict(marker.kwargs)
+    decision = kwargs.pop("decision", None)
+    if decision is not None and decision not in DECISIONS:
+        raise CompressUsageError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    values = tuple(limit_value(k, kwargs.pop(k), f"@{marker.name}({suite!r})") for k in LIMIT_KEYS if k in kwargs)
+    rules = [LimitRule(suite, values, "marker")] if values else []
+    return suite, kwargs, rules, decision

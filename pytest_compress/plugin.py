@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from .errors import CompressError, CompressUsageError, ModelLoadError
-from .gate.decide import DECISIONS
-from .fixtures import baseline_model, compress_spec, compressed_model, model_pair, task_result  # noqa: F401
-from .limits import LimitRule, limit_value, parse_limit
-from .markers import MARKERS, suite_of
+from .errors import CompressError, CompressUsageError
+from .fixtures import (baseline_model, compress_spec, compressed_model, fail_for, model_pair,  # noqa: F401
+                       task_result)
+from .limits import parse_limit
+from .markers import MARKERS, marker_args, marker_request
 from .distributed import WorkerOutput, merge_outputs, worker_device
 from .report.terminal import COLLECTION_ERROR
 from .settings import SETTINGS, parse_value
@@ -323,7 +323,7 @@ class CompressSession:
                 continue
             function = item.nodeid.split("[", 1)[0]
             if function not in failed:
-                failed[function] = f"@{marker.name}{_marker_args(marker)}: {message}"
+                failed[function] = f"@{marker.name}{marker_args(marker)}: {message}"
                 self.errors.append((function, COLLECTION_ERROR + failed[function]))
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if read_as and tr is not None and config.option.verbose >= 0 and _worker_id(config) is None:
@@ -520,17 +520,6 @@ class CompressSession:
             tr.write_line(line)
 
 
-def fail_for(exc: CompressError):
-    """Fail the running test with ``exc``'s message. A model that cannot be loaded and a
-    mismatched model pair (found only once both tokenizers are loaded) stop the session as
-    the usage errors they are (exit code 4), said once instead of once per test."""
-    from .models.checkpoint import ModelFamilyError
-
-    if isinstance(exc, (ModelFamilyError, ModelLoadError)):
-        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
-    pytest.fail(str(exc), pytrace=False)
-
-
 def _worker_id(config) -> str | None:
     return getattr(config, "workerinput", {}).get("workerid")
 
@@ -697,30 +686,3 @@ def _gate_plan(item):
         return None
 
 
-def _marker_args(marker) -> str:
-    """``('tool_use', n=5)``: the marker as written, for messages."""
-    parts = [repr(a) for a in marker.args] + [f"{k}={v!r}" for k, v in marker.kwargs.items()]
-    return f"({', '.join(parts)})"
-
-
-def marker_request(item):
-    """``(suite, params, rules, decision)`` from the test's compress marker (closest wins)."""
-    from .limits import LIMIT_KEYS
-
-    marker = next((m for m in item.iter_markers() if m.name in MARKERS), None)
-    if marker is None:
-        raise CompressUsageError(
-            f"{item.nodeid} uses task_result but has no @agentic_task/@trust_task/@compress_task marker "
-            "naming its suite"
-        )
-    try:
-        suite = suite_of(marker)
-    except TypeError as exc:
-        raise CompressUsageError(str(exc)) from None
-    kwargs = dict(marker.kwargs)
-    decision = kwargs.pop("decision", None)
-    if decision is not None and decision not in DECISIONS:
-        raise CompressUsageError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
-    values = tuple(limit_value(k, kwargs.pop(k), f"@{marker.name}({suite!r})") for k in LIMIT_KEYS if k in kwargs)
-    rules = [LimitRule(suite, values, "marker")] if values else []
-    return suite, kwargs, rules, decision

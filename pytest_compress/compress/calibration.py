@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DatasetError
-from ..suites.dataset import CaseField, load_cases
+from ..casefile import CaseField, load_cases
 
 SUBJECTS = ["the engineer", "a young farmer", "my neighbour", "the old captain", "our teacher", "a quiet student",
             "the committee", "the doctor", "her brother", "the small company", "a travelling musician", "the city council",

@@ -3,8 +3,8 @@
 ``RecordingEngine(tokenizer)`` in place of :class:`HFEngine`: a suite's
 ``run`` goes through, every multiple-choice request is kept in
 :attr:`requests`, and the answers are blanks (zero log-likelihoods, empty
-generations). Used to replay a suite's real requests elsewhere: scoring
-benchmarks, bf16-against-fp32 checks.
+generations). :func:`pytest_compress.suites.replay.suite_choice_requests` uses it to replay
+a suite's real requests elsewhere: scoring benchmarks, bf16-against-fp32 checks.
 """
 
 from __future__ import annotations
@@ -29,18 +29,3 @@ class RecordingEngine:
     def generate(self, requests):
         return [""] * len(requests)
 
-
-def suite_choice_requests(tokenizer, selection: str) -> tuple[list, dict[str, int]]:
-    """The choice requests of each ``suite[:n]`` in the comma list ``selection``
-    (e.g. ``"tool_use:4,rag:2"``), and how many came from each suite."""
-    from ..suites.registry import get_suite
-
-    requests, counts = [], {}
-    for item in selection.split(","):
-        name, _, n = item.partition(":")
-        suite = get_suite(name)(**({"n": int(n)} if n else {}))
-        recorder = RecordingEngine(tokenizer)
-        suite.run(recorder, suite.load_cases(), None)
-        requests += recorder.requests
-        counts[name] = len(recorder.requests)
-    return requests, counts

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import CompressUsageError, did_you_mean
-from .dataset import CaseField, load_cases
+from ..casefile import CaseField, load_cases
 from .formats import reader_for, split_format
 
 

@@ -1,8 +1,9 @@
 """Dataset formats other tools publish, read into a suite's own case schema.
 
 ``dataset="bfcl:path"`` names a format before the path; without a prefix the file
-is the project's JSONL (:mod:`.dataset`). A format lives in one module, listed in
-:data:`FORMAT_MODULES`, that defines ``READERS``: suite name -> ``reader(path, suite)``
+is the project's JSONL (:mod:`pytest_compress.casefile`). A format lives in one module, listed in
+:data:`FORMAT_MODULES`, that defines ``READERS`` (or the table its entry names):
+suite name -> ``reader(path, suite)``
 returning cases in that suite's schema (each with an ``id``). A reader reports
 every problem as a :class:`DatasetError` naming the file, the record and the field.
 """
@@ -15,10 +16,11 @@ from typing import Callable
 
 from ..errors import DatasetError, did_you_mean
 
+#: format -> the module that reads it, or ``module:TABLE`` when one module reads several formats
 FORMAT_MODULES: dict[str, str] = {"bfcl": "pytest_compress.suites.bfcl",
                                   "decodingtrust": "pytest_compress.suites.trust.decodingtrust",
-                                  "haystack": "pytest_compress.suites.plain_files",
-                                  "docs": "pytest_compress.suites.plain_files"}
+                                  "haystack": "pytest_compress.suites.plain_files:HAYSTACK_READERS",
+                                  "docs": "pytest_compress.suites.plain_files:DOCS_READERS"}
 
 Reader = Callable[[Path, object], list[dict]]
 
@@ -38,8 +40,14 @@ def split_format(dataset: str) -> tuple[str | None, str]:
     return None, str(dataset)
 
 
+def _module(fmt: str):
+    return importlib.import_module(FORMAT_MODULES[fmt].partition(":")[0])
+
+
 def readers(fmt: str) -> dict[str, Reader]:
-    return importlib.import_module(FORMAT_MODULES[fmt]).READERS
+    """suite name -> reader of ``fmt`` (the module's ``READERS``, or the table its entry names)."""
+    table = FORMAT_MODULES[fmt].partition(":")[2] or "READERS"
+    return getattr(_module(fmt), table)
 
 
 def reader_for(fmt: str, suite_name: str) -> Reader:
@@ -60,5 +68,5 @@ def describe(dataset: str, suite_name: str, cases: list[dict]) -> str | None:
     fmt, path = split_format(dataset)
     if fmt is None:
         return None
-    own = getattr(importlib.import_module(FORMAT_MODULES[fmt]), "describe", None)
+    own = getattr(_module(fmt), "describe", None)
     return own(path, suite_name) if own is not None else f"{path}: read as {fmt}, {len(cases)} cases used"

@@ -31,7 +31,7 @@ from typing import Callable
 from ..engine.requests import ChoiceRequest, GenerationRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
-from .dataset import CaseField
+from ..casefile import CaseField
 from .rag_corpus import ATTRIBUTES, collection
 from .registry import register_suite
 

@@ -41,8 +41,7 @@ import re
 from pathlib import Path
 
 from ..errors import DatasetError, did_you_mean
-from .dataset import CaseField, load_cases
-from .formats import split_format
+from ..casefile import CaseField, load_cases
 from .long_context import CHARS_PER_TOKEN, plant, take_sentences, words
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -76,14 +75,6 @@ _SENTENCE = re.compile(r"\S.*?(?:[.!?]+[\"')\]]*(?=\s|$)|$)")
 
 
 # -- shared file handling --------------------------------------------------------
-def _check_prefix(suite, fmt: str) -> None:
-    """Both formats share this module's READERS, so a reader refuses the other format's prefix."""
-    used = split_format(str(suite.dataset))[0]
-    if used != fmt:
-        raise DatasetError(f"suite {suite.name!r} does not read {used!r} directories; it reads "
-                           f"dataset='{fmt}:DIR'. {HAYSTACK_LAYOUT if fmt == 'haystack' else DOCS_LAYOUT}")
-
-
 def _folder(path: Path, where: str, layout: str) -> Path:
     if not path.is_dir():
         raise DatasetError(f"{where}: no such directory. {layout}")
@@ -106,7 +97,7 @@ def _text_files(folder: Path, where: str) -> list[tuple[Path, str]]:
 
 
 def _jsonl(path: Path, fields, owner: str, where: str, layout: str) -> list[tuple[int, dict]]:
-    """``(line number, record)`` pairs of a JSONL file checked by :func:`.dataset.load_cases`."""
+    """``(line number, record)`` pairs of a JSONL file checked by :func:`pytest_compress.casefile.load_cases`."""
     if not path.is_file():
         raise DatasetError(f"{where}: no {path.name} in the directory. {layout}")
     records = load_cases(path, fields, owner)
@@ -147,7 +138,6 @@ def _needles(folder: Path, where: str) -> list[tuple[int, dict]]:
 
 def read_haystack(path: Path, suite) -> list[dict]:
     """``needle`` cases from a haystack directory (see the module docstring)."""
-    _check_prefix(suite, "haystack")
     where = f"suite 'needle', dataset 'haystack:{path}'"
     folder = _folder(path, where, HAYSTACK_LAYOUT)
     units, sources = [], []
@@ -221,7 +211,6 @@ def _documents(folder: Path, where: str) -> dict[str, str]:
 
 def read_docs(path: Path, suite) -> list[dict]:
     """``rag`` cases from a documents directory (see the module docstring)."""
-    _check_prefix(suite, "docs")
     where = f"suite 'rag', dataset 'docs:{path}'"
     folder = _folder(path, where, DOCS_LAYOUT)
     texts = _documents(folder, where)
@@ -242,4 +231,5 @@ def read_docs(path: Path, suite) -> list[dict]:
     return cases
 
 
-READERS = {"needle": read_haystack, "rag": read_docs}
+HAYSTACK_READERS = {"needle": read_haystack}
+DOCS_READERS = {"rag": read_docs}

@@ -28,7 +28,7 @@ import random
 from ..engine.requests import ChoiceRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
-from .dataset import CaseField
+from ..casefile import CaseField
 from .rag_corpus import ATTRIBUTES, attribute_values, collection
 from .registry import register_suite
 from .retrievers import get_retriever, retriever_class

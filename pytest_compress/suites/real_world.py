@@ -34,7 +34,7 @@ import random
 from ..engine.requests import ChoiceRequest, GenerationRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
-from .dataset import CaseField
+from ..casefile import CaseField
 from .environments import GENERATORS, KINDS, TextEnvironment, normalise, replay
 from .registry import register_suite
 

@@ -47,7 +47,7 @@ from ..engine.requests import ChoiceRequest, GenerationRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
 from .calls import Call, parse_calls
-from .dataset import CaseField
+from ..casefile import CaseField
 from .registry import register_suite
 from .tool_catalogue import FILLERS, RESULTS, TOOLS
 

@@ -39,7 +39,7 @@ from scipy.optimize import linear_sum_assignment
 from ..engine.requests import GenerationRequest
 from ..errors import CompressUsageError, DatasetError
 from .base import Metric, Suite
-from .dataset import CaseField
+from ..casefile import CaseField
 from .registry import register_suite
 from .workflow_tasks import DOMAINS
 

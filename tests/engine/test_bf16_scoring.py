@@ -25,7 +25,7 @@ def picks_and_margins(scores):
 
 def test_bf16_picks_match_fp32_except_near_ties(smollm2_cache):
     from pytest_compress.engine import HFEngine
-    from pytest_compress.engine.recording import suite_choice_requests
+    from pytest_compress.suites.replay import suite_choice_requests
     from pytest_compress.models import load_model, resolve_model
 
     loaded = load_model(resolve_model("smollm2-135m"), cache_root=Path(smollm2_cache))

@@ -137,10 +137,10 @@ def test_haystack_distractors_need_enough_needles():
 
 
 def test_a_format_refuses_the_other_formats_suite():
-    with pytest.raises(DatasetError, match="suite 'needle' does not read 'docs' directories; it reads "
-                                           "dataset='haystack:DIR'"):
+    with pytest.raises(DatasetError, match=r"suite 'needle' does not read 'docs' files; the suites that do: rag "
+                                           r"\(e.g. @compress_task\('rag', dataset='docs:PATH'\)\)"):
         get_suite("needle")(dataset=f"docs:{DOCS}").load_cases()
-    with pytest.raises(DatasetError, match="suite 'rag' does not read 'haystack'"):
+    with pytest.raises(DatasetError, match="suite 'rag' does not read 'haystack' files; the suites that do: needle"):
         get_suite("rag")(dataset=f"haystack:{HAYSTACK}").load_cases()
     with pytest.raises(DatasetError, match="suite 'tool_use' does not read 'docs' files"):
         get_suite("tool_use")(dataset=f"docs:{DOCS}").load_cases()

@@ -19,7 +19,7 @@ refused answer counts as wrong). Chance: 0.5.
 from __future__ import annotations
 
 from ...errors import CompressUsageError
-from ..dataset import CaseField
+from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import Answer
 from .common import LABEL_FIELDS, LabelSuite, case_rng, check_choice, part_metric, score_metric, trust_metrics

@@ -13,7 +13,7 @@ per-task accuracies are reported beside it.
 
 from __future__ import annotations
 
-from ..dataset import CaseField
+from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import Answer
 from .common import LABEL_FIELDS, LabelSuite, case_rng, check_choice, part_metric, score_metric, trust_metrics

@@ -29,7 +29,7 @@ import random
 from ...engine.requests import ChoiceRequest, GenerationRequest
 from ...errors import CompressUsageError, DatasetError
 from ..base import Metric, Suite
-from ..dataset import CaseField
+from ...casefile import CaseField
 from .answers import REFUSAL_OPTION, YES_NO_SYNONYMS, Answer, read_choice, read_text
 
 MODES = ("choice", "generate")

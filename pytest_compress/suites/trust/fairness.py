@@ -28,7 +28,7 @@ from typing import Sequence
 from ...engine.requests import ChoiceRequest
 from ...errors import CompressUsageError, DatasetError
 from ..base import Suite
-from ..dataset import CaseField
+from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import REFUSAL_OPTION, read_choice
 from .common import case_rng, part_metric, score_metric, trust_metrics

@@ -28,7 +28,7 @@ import string
 from ...engine.requests import ChoiceRequest, GenerationRequest
 from ...errors import CompressUsageError, DatasetError
 from ..base import Suite
-from ..dataset import CaseField
+from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import REFUSAL_OPTION, Answer, is_refusal, read_choice
 from .common import case_rng, check_label_case, part_metric, score_metric, trust_metrics

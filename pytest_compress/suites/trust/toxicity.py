@@ -22,7 +22,7 @@ from __future__ import annotations
 from ...engine.requests import GenerationRequest
 from ...errors import CompressUsageError
 from ..base import Suite
-from ..dataset import CaseField
+from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import is_refusal
 from .common import case_rng, check_choice, part_metric, score_metric, trust_metrics

@@ -10,7 +10,7 @@ import pytest
 import pytest_compress
 from pytest_compress.errors import DatasetError
 from pytest_compress.suites import get_suite
-from pytest_compress.suites.dataset import ID_FIELD
+from pytest_compress.casefile import ID_FIELD
 from pytest_compress.suites.formats import reader_for
 from pytest_compress.suites.trust import ethics
 from pytest_compress.suites.trust.decodingtrust import describe

@@ -4,7 +4,7 @@ import pytest
 
 from pytest_compress.errors import CompressUsageError, DatasetError
 from pytest_compress.suites.base import Metric, Suite
-from pytest_compress.suites.dataset import CaseField, load_cases, schema_lines
+from pytest_compress.casefile import CaseField, load_cases, schema_lines
 
 FIELDS = (
     CaseField("question", str, "what is asked"),

@@ -3,7 +3,8 @@
 A suite declares its case fields (:class:`CaseField`); ``dataset=path.jsonl``
 (marker keyword or suite parameter) replaces the generated cases with the file's.
 Every problem is reported with the file, the line number and the field at fault,
-so a malformed file never runs half-read.
+so a malformed file never runs half-read. (Below both the suites and the calibration
+loader, which read such files too.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import DatasetError, did_you_mean
+from .errors import DatasetError, did_you_mean
 
 _KIND_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
 
