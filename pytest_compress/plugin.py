@@ -294,9 +294,7 @@ class CompressSession:
         any model loads. A bad one is a collection error on the test that carries the marker,
         reported once per test function; its items are removed, and pytest stops the session
         before anything runs, as for any collection error."""
-        import json
-
-        verdicts: dict[str, str | None] = {}  # gate text -> error message (None: sound)
+        verdicts: dict[tuple, str | None] = {}  # gate key (no spec) -> error message (None: sound)
         failed: dict[str, str] = {}  # test function nodeid -> message
         read_as: dict[str, None] = {}  # what each foreign-format dataset was read as, once each
         keep = []
@@ -307,7 +305,7 @@ class CompressSession:
                 continue
             try:
                 suite, params, rules, decision = marker_request(item)
-                key = json.dumps([suite, params, repr(rules), decision], sort_keys=True, default=str)
+                key = _gate_key(None, suite, params, rules, decision)  # a check holds for every spec
                 if key not in verdicts:
                     verdicts[key] = None
                     try:
