@@ -6,7 +6,7 @@ from .errors import CompressError
 from .gate import DECISIONS
 from .limits import DEFAULT_LIMIT_KEYS
 from .settings import SETTINGS
-from .spec import VALID_FORMS
+from .spec import valid_forms
 
 DECISION_HELP = {
     "lenient": "an inconclusive check passes its test (reported as INCONCLUSIVE); a decided failure fails",
@@ -19,8 +19,8 @@ def listing(settings) -> list[str]:
     from .suites import get_suite, suite_names
 
     lines = ["pytest-compress", "", "Compression specs:"]
-    lines += [f"  {form}" for form in VALID_FORMS]
-    lines.append(f"  built in this version: {', '.join(built_methods())}")
+    lines += [f"  {form}" for form in valid_forms()]
+    lines.append(f"  available in this session: {', '.join(built_methods())}")
     lines += ["", "Suites (metric: direction, default limit):"]
     from .suites.registry import BY_NAME_ONLY
 

@@ -71,7 +71,7 @@ def pytest_addoption(parser):
             group.addoption(setting.option, nargs="+", default=None, metavar=setting.metavar,
                             help=setting.help_text())
         else:
-            group.addoption(setting.option, type=_converter(setting), metavar=setting.metavar,
+            group.addoption(setting.option, type=None if setting.late else _converter(setting), metavar=setting.metavar,
                             action="append" if setting.repeat else "store", default=[] if setting.repeat else None,
                             help=setting.help_text())
         if setting.ini is not None:
@@ -123,7 +123,8 @@ class Settings:
             for setting in (s for s in SETTINGS.values() if s.resolved):
                 cli, ini = config.getoption(setting.option), config.getini(setting.ini)
                 if cli is not None:
-                    values[setting.key], origins[setting.key] = cli, "cli"
+                    values[setting.key] = parse_value(setting, cli) if setting.late else cli
+                    origins[setting.key] = "cli"
                 elif ini not in (None, ""):  # the ini's text, parsed as the command line's is
                     values[setting.key], origins[setting.key] = parse_value(setting, ini), "ini"
                 else:

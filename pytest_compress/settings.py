@@ -28,7 +28,9 @@ class Setting:
     ini key (``ini=None``: command line only); ``default``: the built-in value (None: unset, and
     ``unset`` says what that means); ``choices``: the allowed values (case-insensitive);
     ``parse``: text -> value (raises CompressUsageError); ``flag``: a switch with no value;
-    ``repeat``: the option may be given many times (its values are a list)."""
+    ``repeat``: the option may be given many times (its values are a list); ``late``: the command
+    line's text is parsed when the configuration is resolved, after conftest files load, not by
+    argparse before them (a spec may name a method that a conftest registers)."""
 
     key: str
     option: str
@@ -41,6 +43,7 @@ class Setting:
     metavar: str | None = None
     flag: bool = False
     repeat: bool = False
+    late: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -99,7 +102,7 @@ def _limit(text: str):
 
 _TABLE = (
     Setting("compress", "--compress", "compress", "compress and gate with these specs, e.g. awq4,gptq3,wanda50",
-            unset="(off: pass --compress=SPEC)", parse=_specs, metavar="SPEC[,SPEC...]"),
+            unset="(off: pass --compress=SPEC)", parse=_specs, metavar="SPEC[,SPEC...]", late=True),
     Setting("model", "--compress-model", "compress_model",
             "baseline model: HF id, local dir, .gguf file, 'smollm2-135m' or 'tiny'", default="smollm2-135m",
             metavar="MODEL"),

@@ -12,10 +12,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pytest_compress"
 LAYERS = (
-    ("pytest_compress", "errors", "registry", "spec", "limits", "cache", "casefile"),  # foundations
+    ("pytest_compress", "errors", "registry", "limits", "cache", "casefile"),  # foundations
     ("metrics",),
     ("gate",),
-    ("results", "compress"),
+    ("results", "compress", "spec"),
     ("models",),
     ("engine",),
     ("suites",),

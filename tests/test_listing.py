@@ -11,7 +11,7 @@ def test_effective_configuration_names_the_winning_source(pytester):
     result = pytester.runpytest("--compress-list", "--compress-decision=lenient", "--compress-limit=needle: min=0.5")
     assert result.ret == 0
     result.stdout.fnmatch_lines([
-        "Compression specs:", "  built in this version: none, rtn*",
+        "Compression specs:", "  available in this session: none, rtn*",
         "Suites (metric: direction, default limit):", "  tool_use [[]agentic[]] (n=*); score = overall",
         "    tool_use.overall: higher is better; max_drop=0.1; *",
         "    dataset=FILE.jsonl, one object per line: id: string?, request: string, tool: string, args: object, *",

@@ -132,7 +132,7 @@ def test_compress_list(pytester):
     result = pytester.runpytest("--compress-list")
     assert result.ret == 0
     result.stdout.fnmatch_lines([
-        "*built in this version: none, rtn*", "*tool_use.retrieve: higher is better; max_drop=0.1*",
+        "*available in this session: none, rtn*", "*tool_use.retrieve: higher is better; max_drop=0.1*",
         "*agreement.rank_correlation.tau*min=0.6*", "  model = tiny  <- ini",
     ])
 

@@ -137,7 +137,10 @@ def unsharded(pytester, monkeypatch):
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_merged_judge_as_the_unsharded_session(pytester, unsharded, count):
     whole, document = unsharded
-    whole.assert_outcomes(passed=5, failed=4)
+    # rtn2's four gated tests fail on any CPU; whether one of rtn8's checks is decided or
+    # inconclusive depends on the CPU's kernels (bf16 where the CPU has it), so both count
+    outcomes = whole.parseoutcomes()
+    assert outcomes.get("failed") == 4 and outcomes.get("passed", 0) + outcomes.get("inconclusive", 0) == 5
     shard_dir = f"shards{count}"
     deselected = 0
     for index in range(1, count + 1):

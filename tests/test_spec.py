@@ -3,12 +3,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_compress.errors import CompressUsageError
-from pytest_compress.spec import (
-    DEFAULT_GROUP_SIZE, PRUNERS, QUANTIZERS, CompressionSpec, MethodStep, parse_spec, parse_spec_list,
-)
+from pytest_compress.compress.forms import PrunerForm, QuantizerForm
+from pytest_compress.compress.registry import METHOD_ENTRIES
+from pytest_compress.spec import DEFAULT_GROUP_SIZE, CompressionSpec, MethodStep, parse_spec, parse_spec_list
+
+QUANTIZERS = sorted(n for n, e in METHOD_ENTRIES.items() if isinstance(e.form, QuantizerForm))
+PRUNERS = sorted(n for n, e in METHOD_ENTRIES.items() if isinstance(e.form, PrunerForm))
+
+
+def _quant_step(method, bits, group, sym, own):
+    options = frozenset(o.flag for o in METHOD_ENTRIES[method].form.options) if own else frozenset()
+    return MethodStep(method, bits=bits, group_size=group, symmetric=sym, options=options)
+
 
 quant_steps = st.builds(
-    lambda m, b, g, sym, act: MethodStep(m, bits=b, group_size=g, symmetric=sym, act_order=act and m == "gptq"),
+    _quant_step,
     st.sampled_from(QUANTIZERS), st.integers(2, 8), st.sampled_from([0, 32, 64, 128, 100]), st.booleans(), st.booleans(),
 )
 prune_steps = st.one_of(
@@ -40,13 +49,13 @@ def test_canonical_forms(text, canonical):
 
 def test_defaults_follow_the_papers():
     step = parse_spec("gptq4").steps[0]
-    assert (step.bits, step.group_size, step.symmetric, step.act_order) == (4, DEFAULT_GROUP_SIZE, False, False)
+    assert (step.bits, step.group_size, step.symmetric, step.options) == (4, DEFAULT_GROUP_SIZE, False, frozenset())
     assert parse_spec("wanda2:4").steps[0].sparsity == 0.5
     assert parse_spec("none").is_none
 
 
 @pytest.mark.parametrize("bad, fragment", [
-    ("bogus", "unknown method"), ("rtn9", "2 to 8 bits"), ("rtn1", "2 to 8 bits"), ("awq4-act", "gptq only"),
+    ("bogus", "unknown method"), ("rtn9", "2 to 8 bits"), ("rtn1", "2 to 8 bits"), ("awq4-act", "awq has no option -act (its options: -sym)"),
     ("wanda0", "1..99"), ("wanda100", "1..99"), ("wanda4:2", "N < M"), ("none+rtn4", "cannot be combined"),
     ("rtn4+", "empty step"), ("", "empty spec"), ("rtn", "does not fit"), ("gtpq4", "Did you mean 'gptq'"),
     ("rtn4-sym-sym", "repeated flag"),

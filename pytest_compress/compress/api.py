@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..errors import CompressError, CompressWarning
-from ..spec import CompressionSpec
+from .spec import CompressionSpec
 from .layers import compressible_layers, weight_matrix
 from .quantizer import bits_per_weight
 from .registry import CompressionContext, LayerReport, get_method

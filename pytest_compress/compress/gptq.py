@@ -144,7 +144,7 @@ class GPTQ(HessianMethod):
             mask = None if all(m is None for m in masks) else torch.cat(
                 [torch.zeros_like(W, dtype=torch.bool) if m is None else m.to(W.device) for W, m in zip(weights, masks)])
             Q = gptq_quantize(torch.cat(weights), accs[group].H, step.bits, step.group_size, step.symmetric,
-                              step.act_order, mask)
+                              "act" in step.options, mask)
             for name, module, W, Qw in zip(group.names, modules, weights, Q.split([W.shape[0] for W in weights])):
                 set_weight_matrix(module, Qw)
                 reports.append(LayerReport(prefix + name, *W.shape, relative_error(W, Qw)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..spec import MethodStep
+from .forms import MethodStep
 from .layers import compressible_layers, set_weight_matrix, weight_matrix
 from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
 from .rtn import relative_error

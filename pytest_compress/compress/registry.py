@@ -1,32 +1,84 @@
-"""Name -> compression method class. Adding a method is adding one module.
+"""Name -> compression method: its grammar, its class, the module that defines it.
 
-A method module defines a subclass of :class:`CompressionMethod` decorated with
-``@register_method("name")``; :data:`METHOD_MODULES` lists the modules imported
-on first lookup, so that nothing heavy loads at plugin import time.
+Adding a method is one module plus its entry in :data:`METHOD_ENTRIES`: the entry names
+the module (imported on first use, so nothing heavy loads at plugin import time), the
+method's form in the spec grammar (with any option of its own) and a line for the valid
+forms. The module defines a :class:`CompressionMethod` subclass decorated with
+``@register_method("name")``. A method defined outside the package passes its form to
+the decorator instead (``@register_method("tern", form=QuantizerForm(...))``), and its
+spec parses as soon as its module is imported (e.g. from a conftest.py).
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
 from ..errors import CompressUsageError, NotBuiltError, did_you_mean
 from ..registry import Registry
-from ..spec import METHODS, MethodStep
+from .forms import MethodStep, Option, PrunerForm, QuantizerForm
 
-# Modules that register methods when imported; a missing one means "not built yet".
-METHOD_MODULES = {
-    "rtn": "pytest_compress.compress.rtn",
-    "gptq": "pytest_compress.compress.gptq",
-    "awq": "pytest_compress.compress.awq",
-    "wanda": "pytest_compress.compress.wanda",
-    "sparsegpt": "pytest_compress.compress.sparsegpt",
-    "magnitude": "pytest_compress.compress.magnitude",
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """Where a method lives and how its steps are written."""
+
+    module: str
+    summary: str
+    form: QuantizerForm | PrunerForm
+    examples: str
+
+
+METHOD_ENTRIES: dict[str, MethodEntry] = {
+    "rtn": MethodEntry("pytest_compress.compress.rtn", "round-to-nearest", QuantizerForm(), "rtn8, rtn4g64, rtn3-sym"),
+    "gptq": MethodEntry("pytest_compress.compress.gptq", "GPTQ",
+                        QuantizerForm(options=(Option("act", "act-order: columns by decreasing Hessian diagonal"),)),
+                        "gptq4, gptq3g64, gptq4-act"),
+    "awq": MethodEntry("pytest_compress.compress.awq", "AWQ", QuantizerForm(), "awq4, awq3g64"),
+    "wanda": MethodEntry("pytest_compress.compress.wanda", "Wanda pruning", PrunerForm(), "wanda50, wanda2:4"),
+    "sparsegpt": MethodEntry("pytest_compress.compress.sparsegpt", "SparseGPT pruning", PrunerForm(),
+                             "sparsegpt50, sparsegpt2:4"),
+    "magnitude": MethodEntry("pytest_compress.compress.magnitude", "magnitude pruning", PrunerForm(),
+                             "magnitude50, magnitude2:4"),
 }
 
-METHODS_REGISTRY = Registry("compression method", METHOD_MODULES)
-register_method = METHODS_REGISTRY.register
+METHODS_REGISTRY = Registry("compression method", {name: e.module for name, e in METHOD_ENTRIES.items()})
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def register_method(name: str, *, form: QuantizerForm | PrunerForm | None = None, summary: str = "",
+                    examples: str = ""):
+    """Class decorator: register a :class:`CompressionMethod` under ``name``.
+
+    A built-in method's form is its :data:`METHOD_ENTRIES` entry; any other method passes
+    ``form`` (and a ``summary`` and ``examples`` for the valid forms) here.
+    """
+    if name not in METHOD_ENTRIES:
+        if form is None:
+            raise ValueError(f"compression method {name!r} has no entry in METHOD_ENTRIES: pass its form, "
+                             f"e.g. @register_method({name!r}, form=QuantizerForm())")
+        if name == "none" or not _NAME.match(name):
+            raise ValueError(f"compression method name {name!r} must be lower-case letters, digits or '_', "
+                             "start with a letter, and not be 'none'")
+    register = METHODS_REGISTRY.register(name)
+
+    def deco(cls):
+        if form is not None:
+            METHOD_ENTRIES[name] = MethodEntry(cls.__module__, summary or cls.__name__, form, examples)
+        return register(cls)
+
+    return deco
+
+
+def method_names() -> tuple[str, ...]:
+    """Every method the grammar knows, built in or registered."""
+    return tuple(METHOD_ENTRIES)
+
+
+def method_form(name: str) -> QuantizerForm | PrunerForm:
+    return METHOD_ENTRIES[name].form
 
 
 @dataclass(frozen=True)
@@ -88,10 +140,10 @@ class CompressionMethod(ABC):
 
 def get_method(name: str) -> type[CompressionMethod]:
     """The class registered for ``name``; raises a usage or not-built error otherwise."""
-    if name not in METHODS:
+    if name not in METHOD_ENTRIES:
         raise CompressUsageError(
-            f"unknown compression method {name!r}.{did_you_mean(name, METHODS)} "
-            f"Known methods: {', '.join(METHODS)}"
+            f"unknown compression method {name!r}.{did_you_mean(name, method_names())} "
+            f"Known methods: {', '.join(method_names())}"
         )
     cls = METHODS_REGISTRY.load(name)
     if cls is None:
@@ -104,4 +156,4 @@ def get_method(name: str) -> type[CompressionMethod]:
 
 def built_methods() -> list[str]:
     """Names whose module exists and registers a method (imports them)."""
-    return ["none"] + [name for name in METHOD_MODULES if METHODS_REGISTRY.load(name) is not None]
+    return ["none"] + [name for name in METHOD_ENTRIES if METHODS_REGISTRY.load(name) is not None]
