@@ -56,11 +56,6 @@ class Verdict:
     def decided(self) -> bool:
         return self.status in ("pass", "fail")
 
-    def __str__(self) -> str:
-        if self.status == "inconclusive":
-            return f"INCONCLUSIVE ({'pass' if self.passed else 'fail'})"
-        return ("FAIL" if not self.passed else self.status.upper())
-
 
 def baseline_flags(values, *, binary: bool, chance: float | None, low: float, high: float) -> tuple[str, ...]:
     """Flags for a baseline whose score cannot show much: near chance, or at the range's ends."""

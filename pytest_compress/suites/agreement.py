@@ -31,11 +31,11 @@ from typing import ClassVar
 import torch
 
 from ..compress.calibration import generated_text
-from ..errors import CompressUsageError
 from ..metrics.agreement import (centered_energy_gap, kendall_tau_at_topk, mean_abs_energy_gap,
                                  spearman_at_topk, topk_jaccard)
 from .base import Metric, Suite
 from .registry import register_suite
+from .params import OneOf
 
 # Offset so the agreement texts never coincide with calibration text of the same seed.
 TEXT_SEED_OFFSET = 7_000_003
@@ -121,11 +121,7 @@ class EffectiveRank(LogitAgreement):
     metrics = (Metric("erank", binary=False, high=math.inf, description="effective rank of the text's logits (or hidden states)"),)
     primary = "erank"
     defaults = {**LogitAgreement.defaults, "source": "logits"}
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        if self.params["source"] not in ("logits", "hidden"):
-            raise CompressUsageError(f"agreement.erank: source must be 'logits' or 'hidden', got {self.params['source']!r}")
+    param_rules = {"source": OneOf(("logits", "hidden"))}
 
     def request(self, reference):
         return {"erank": self.params["source"]}

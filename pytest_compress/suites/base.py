@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from ..errors import CompressUsageError, did_you_mean
 from ..casefile import CaseField, load_cases
 from .formats import reader_for, split_format
+from .params import Int, check_params
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Suite(ABC):
     primary: ClassVar[str]
     #: parameter name -> default; ``n`` (cases) and ``seed`` are always present.
     defaults: ClassVar[dict[str, Any]] = {"n": 100, "seed": 0}
+    #: parameter name -> its domain (:mod:`.params`), checked at construction; ``n`` is a positive integer.
+    param_rules: ClassVar[dict[str, Any]] = {}
     #: bump when case generation or scoring changes, so caches do not mix versions.
     version: ClassVar[int] = 1
     #: True when :meth:`run` needs the baseline's raw outputs (agreement metrics).
@@ -89,21 +92,13 @@ class Suite(ABC):
                 f"Its parameters: {', '.join(sorted(self.defaults))}"
             )
         self.params = {**self.defaults, **params}
+        self.params = check_params(self.name, {"n": Int(1), **self.param_rules}, self.params)
         if self.dataset is not None:
             self.params["dataset"] = str(self.dataset)
-        n = self.params["n"]
-        if not isinstance(n, int) or n < 1:
-            raise CompressUsageError(f"suite {self.name!r}: n must be a positive integer, got {n!r}")
 
     def chance_of(self, metric: Metric) -> float | None:
         """``metric``'s chance level under this suite's parameters (override when they set it)."""
         return metric.chance
-
-    def metric(self, name: str) -> Metric:
-        for m in self.metrics:
-            if m.name == name:
-                return m
-        raise KeyError(f"suite {self.name!r} has no metric {name!r}")
 
     def describe(self, omit: tuple[str, ...] = ()) -> str:
         """Canonical ``name(k=v, ...)`` string of the suite and its parameters (less ``omit``)."""

@@ -40,11 +40,12 @@ import re
 from pathlib import Path
 
 from ..engine.requests import GenerationRequest
-from ..errors import CompressUsageError, DatasetError
+from ..errors import DatasetError
 from .base import Metric, Suite
 from .calls import SYNTAXES, Call, parse_calls, render_json, render_python
 from .formats import split_format
 from .registry import register_suite
+from .params import OneOf
 
 #: the project's sample of BFCL-format cases, run when no dataset is given
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "bfcl"
@@ -450,6 +451,7 @@ class BFCL(Suite):
     )
     primary = "accuracy"
     defaults = {"n": 100, "seed": 0, "syntax": "python"}
+    param_rules = {"syntax": OneOf(SYNTAXES[1:])}
     version = 1
     reads_foreign_only = True
 
@@ -458,8 +460,6 @@ class BFCL(Suite):
         if self.dataset is not None and split_format(self.dataset)[0] is None:
             self.dataset = f"bfcl:{self.dataset}"  # a bare path on this suite is a BFCL file
             self.params["dataset"] = self.dataset
-        if self.params["syntax"] not in SYNTAXES[1:]:
-            raise CompressUsageError(f"suite 'bfcl': syntax must be 'python' or 'json', got {self.params['syntax']!r}")
 
     def cases(self) -> list[dict]:
         """The project's sample (every file of :data:`SAMPLE_DIR`), the first ``n``."""

@@ -29,11 +29,12 @@ import re
 from typing import Callable
 
 from ..engine.requests import ChoiceRequest, GenerationRequest
-from ..errors import CompressUsageError, DatasetError
+from ..errors import DatasetError
 from .base import Metric, Suite
 from ..casefile import CaseField
 from .rag_corpus import ATTRIBUTES, collection
 from .registry import register_suite
+from .params import Int, ListOf, Number
 
 CHARS_PER_TOKEN = 4.6
 
@@ -109,19 +110,6 @@ def filler_sentences(rng: random.Random, approx_tokens: int, reserved_chars: int
                           approx_tokens, reserved_chars)
 
 
-def _positive_ints(suite: str, name: str, values) -> tuple[int, ...]:
-    if not isinstance(values, (list, tuple)) or not values or not all(isinstance(v, int) and v > 0 for v in values):
-        raise CompressUsageError(
-            f"suite {suite!r}: {name} must be a non-empty list of positive integers, got {values!r}")
-    return tuple(values)
-
-
-def _positive_int(suite: str, name: str, value) -> int:
-    if not isinstance(value, int) or value < 1:
-        raise CompressUsageError(f"suite {suite!r}: {name} must be a positive integer, got {value!r}")
-    return value
-
-
 def _check_cases(suite: str, cases: list[dict], check) -> list[dict]:
     """Run ``check(case) -> problem or None`` over user cases; the first problem is a DatasetError."""
     for case in cases:
@@ -174,6 +162,7 @@ class Needle(Suite):
     primary = "rouge1_recall"
     defaults = {"n": 18, "seed": 0, "context_lengths": [256, 512, 1024], "depths": [0.1, 0.5, 0.9],
                 "distractors": 0}
+    param_rules = {"context_lengths": ListOf(Int(1)), "depths": ListOf(Number(0, 1)), "distractors": Int(0, 8)}
     case_fields = (
         CaseField("context", str, "the long text, with the fact planted in it"),
         CaseField("question", str, "what is asked about the planted fact"),
@@ -186,16 +175,8 @@ class Needle(Suite):
 
     def grid(self) -> tuple[list[tuple[int, float]], int]:
         """The checked (context length, depth) grid and the number of distractors."""
-        lengths = _positive_ints(self.name, "context_lengths", self.params["context_lengths"])
-        depths = self.params["depths"]
-        if not isinstance(depths, (list, tuple)) or not depths or not all(
-                isinstance(d, (int, float)) and 0 <= d <= 1 for d in depths):
-            raise CompressUsageError(
-                f"suite 'needle': depths must be a non-empty list of numbers in [0, 1], got {depths!r}")
-        distractors = self.params["distractors"]
-        if not isinstance(distractors, int) or not 0 <= distractors <= 8:
-            raise CompressUsageError(f"suite 'needle': distractors must be an integer in 0..8, got {distractors!r}")
-        return [(length, depth) for length in lengths for depth in depths], distractors
+        p = self.params
+        return [(length, depth) for length in p["context_lengths"] for depth in p["depths"]], p["distractors"]
 
     def cases(self) -> list[dict]:
         grid, distractors = self.grid()
@@ -258,14 +239,14 @@ class MultiQuestion(Suite):
     )
     primary = "accuracy"
     defaults = {"n": 12, "seed": 0, "questions": 6, "max_operand": 9}
+    param_rules = {"questions": Int(1), "max_operand": Int(1)}
     case_fields = (
         CaseField("questions", list, "the questions packed into one prompt", items=str),
         CaseField("answers", list, "gold answer per question, same order", items=str),
     )
 
     def cases(self) -> list[dict]:
-        count = _positive_int(self.name, "questions", self.params["questions"])
-        top = _positive_int(self.name, "max_operand", self.params["max_operand"])
+        count, top = self.params["questions"], self.params["max_operand"]
         rng = random.Random(f"multi_question/{self.params['seed']}")
         return [make_arithmetic_questions(rng, i, count, top) for i in range(self.params["n"])]
 
@@ -336,6 +317,7 @@ class PassageRetrieval(Suite):
     metrics = (Metric("accuracy", max_drop=0.10, description="picks the passage that holds the answer"),)
     primary = "accuracy"
     defaults = {"n": 30, "seed": 0, "n_passages": 3, "filler_tokens": 0}
+    param_rules = {"n_passages": Int(2), "filler_tokens": Int(0)}
     case_fields = (
         CaseField("passages", list, "the passages, each shown followed by '(end of passage <number>)'",
                   items=str),
@@ -344,15 +326,10 @@ class PassageRetrieval(Suite):
     )
 
     def chance_of(self, metric):
-        n_passages = self.params["n_passages"]
-        return 1.0 / n_passages if self.dataset is None and isinstance(n_passages, int) and n_passages > 0 else None
+        return 1.0 / self.params["n_passages"] if self.dataset is None else None
 
     def cases(self) -> list[dict]:
-        count = _positive_int(self.name, "n_passages", self.params["n_passages"])
-        filler = self.params["filler_tokens"]
-        if count < 2 or not isinstance(filler, int) or filler < 0:
-            raise CompressUsageError("suite 'passage_retrieval': n_passages must be >= 2 and filler_tokens >= 0, "
-                                     f"got {count!r} and {filler!r}")
+        count, filler = self.params["n_passages"], self.params["filler_tokens"]
         rng = random.Random(f"passage_retrieval/{self.params['seed']}")
         return [make_passage_case(rng, i, count, filler) for i in range(self.params["n"])]
 

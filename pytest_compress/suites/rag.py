@@ -32,6 +32,7 @@ from ..casefile import CaseField
 from .rag_corpus import ATTRIBUTES, attribute_values, collection
 from .registry import register_suite
 from .retrievers import get_retriever, retriever_class
+from .params import Int, ListOf
 
 
 def least_squares_slope(xs, ys) -> float:
@@ -80,6 +81,7 @@ def rag_metrics(ks) -> tuple[Metric, ...]:
 class Rag(Suite):
     defaults = {"n": 12, "seed": 0, "ks": [1, 3, 5, 10], "retriever": "bm25", "collection_size": 60,
                 "pool_size": 16, "gold_depths": [0.0, 0.5, 1.0]}
+    param_rules = {"ks": ListOf(Int(1), distinct=True)}
     metrics = rag_metrics(defaults["ks"])
     primary = "accuracy"
     case_fields = (
@@ -96,11 +98,7 @@ class Rag(Suite):
 
     def __init__(self, **params):
         super().__init__(**params)
-        ks = self.params["ks"]
-        if not isinstance(ks, (list, tuple)) or not ks or not all(isinstance(k, int) and k > 0 for k in ks) \
-                or len(set(ks)) != len(ks):
-            raise CompressUsageError(f"suite 'rag': ks must be a list of distinct positive integers, got {ks!r}")
-        self.ks = tuple(sorted(ks))
+        self.ks = tuple(sorted(self.params["ks"]))
         retriever_class(self.params["retriever"])
         self.metrics = rag_metrics(self.ks)
 

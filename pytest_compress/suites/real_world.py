@@ -32,11 +32,12 @@ from __future__ import annotations
 import random
 
 from ..engine.requests import ChoiceRequest, GenerationRequest
-from ..errors import CompressUsageError, DatasetError
+from ..errors import DatasetError
 from .base import Metric, Suite
 from ..casefile import CaseField
 from .environments import GENERATORS, KINDS, TextEnvironment, normalise, replay
 from .registry import register_suite
+from .params import Int, ListOf, OneOf
 
 MODES = ("choice", "generate")
 MAX_DISTRACTORS = 5
@@ -71,6 +72,8 @@ class RealWorld(Suite):
     version = 3  # drafts 1-2 (all actions as choices; listed actions) may sit in shared caches
     defaults = {"n": 15, "seed": 0, "environments": list(KINDS), "distractors": 1, "max_steps": 6,
                 "mode": "choice", "history": 2}
+    param_rules = {"environments": ListOf(OneOf(KINDS), single=True), "mode": OneOf(MODES),
+                   "distractors": Int(0, MAX_DISTRACTORS), "max_steps": Int(1, 50), "history": Int(0, 20)}
     case_fields = (
         CaseField("goal", str, "what the agent is asked to do, in words"),
         CaseField("facts", list, "the facts that hold at the start, short sentences", items=str),
@@ -79,21 +82,6 @@ class RealWorld(Suite):
         CaseField("subgoals", list, "annotated subgoals (facts) in order; the last one is the goal", items=str),
         CaseField("env", str, "a label for the kind of environment (reports only)", required=False),
     )
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        p = self.params
-        kinds = [p["environments"]] if isinstance(p["environments"], str) else p["environments"]
-        if not kinds or any(k not in KINDS for k in kinds):
-            raise CompressUsageError(f"suite 'real_world': environments must be a list of {', '.join(KINDS)}; "
-                                     f"got {p['environments']!r}")
-        p["environments"] = list(kinds)
-        if p["mode"] not in MODES:
-            raise CompressUsageError(f"suite 'real_world': mode must be 'choice' or 'generate', got {p['mode']!r}")
-        for knob, low, high in (("distractors", 0, MAX_DISTRACTORS), ("max_steps", 1, 50), ("history", 0, 20)):
-            if not (isinstance(p[knob], int) and low <= p[knob] <= high):
-                raise CompressUsageError(f"suite 'real_world': {knob} must be an integer {low}..{high}, "
-                                         f"got {p[knob]!r}")
 
     def cases(self) -> list[dict]:
         p = self.params

@@ -50,6 +50,7 @@ from .calls import Call, parse_calls
 from ..casefile import CaseField
 from .registry import register_suite
 from .tool_catalogue import FILLERS, RESULTS, TOOLS
+from .params import Int, ListOf, OneOf
 
 DIMENSIONS = ("instruct", "plan", "reason", "retrieve", "understand", "review")
 FORMATS = ("str", "json")
@@ -294,6 +295,8 @@ class ToolUse(Suite):
     primary = "overall"
     defaults = {"n": 40, "seed": 0, "n_options": 4, "shots": 3, "plan_steps": 3, "distractors": 3,
                 "formats": ["str", "json"]}
+    param_rules = {"formats": ListOf(OneOf(FORMATS), single=True), "n_options": Int(2, len(TOOLS)),
+                   "shots": Int(0), "plan_steps": Int(2), "distractors": Int(1, 6)}
     version = 2
     case_fields = (
         CaseField("request", str, "a one-step request that the tool `tool` serves"),
@@ -315,21 +318,9 @@ class ToolUse(Suite):
     def __init__(self, **params):
         super().__init__(**params)
         p = self.params
-        formats = p["formats"]
-        if isinstance(formats, str):
-            formats = [formats]
-        if not formats or any(f not in FORMATS for f in formats):
-            raise CompressUsageError(f"suite 'tool_use': formats must be a list of 'str' and/or 'json', "
-                                     f"got {p['formats']!r}")
-        p["formats"] = list(formats)
-        names = len(TOOLS)
-        if not (2 <= p["n_options"] <= names):
-            raise CompressUsageError(f"suite 'tool_use': n_options must be 2..{names}, got {p['n_options']!r}")
         if not (2 <= p["plan_steps"] < p["n_options"]):  # a tool outside the plan is a reason distractor
             raise CompressUsageError("suite 'tool_use': plan_steps must be at least 2 and less than n_options "
                                      f"({p['n_options']}), got {p['plan_steps']!r}")
-        if not (1 <= p["distractors"] <= 6):
-            raise CompressUsageError(f"suite 'tool_use': distractors must be 1..6, got {p['distractors']!r}")
 
     def _fmt(self, index: int) -> str:
         return self.params["formats"][index % len(self.params["formats"])]

@@ -37,11 +37,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..engine.requests import GenerationRequest
-from ..errors import CompressUsageError, DatasetError
+from ..errors import DatasetError
 from .base import Metric, Suite
 from ..casefile import CaseField
 from .registry import register_suite
 from .workflow_tasks import DOMAINS
+from .params import Int, Number
 
 MAX_STEPS = len(DOMAINS[0].steps)
 _STOPWORDS = frozenset("a an the to of in on for with and then your it its".split())
@@ -243,22 +244,13 @@ class Workflow(Suite):
     )
     primary = "node_f1"
     defaults = {"n": 16, "seed": 0, "steps": 4, "shots": 1, "threshold": 0.6}
+    param_rules = {"steps": Int(2, MAX_STEPS), "shots": Int(0, 8), "threshold": Number(0, 1, low_open=True)}
     case_fields = (
         CaseField("task", str, "the task in prose: the steps and what must come before what"),
         CaseField("steps", list, "the gold steps, short imperative phrases, in the order the task tells them",
                   items=str),
         CaseField("edges", list, "dependencies as 1-based [before, after] pairs of `steps` indices", items=list),
     )
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        p = self.params
-        if not (isinstance(p["steps"], int) and 2 <= p["steps"] <= MAX_STEPS):
-            raise CompressUsageError(f"suite 'workflow': steps must be an integer 2..{MAX_STEPS}, got {p['steps']!r}")
-        if not (isinstance(p["shots"], int) and 0 <= p["shots"] <= 8):
-            raise CompressUsageError(f"suite 'workflow': shots must be an integer 0..8, got {p['shots']!r}")
-        if not (isinstance(p["threshold"], (int, float)) and 0 < p["threshold"] <= 1):
-            raise CompressUsageError(f"suite 'workflow': threshold must be in (0, 1], got {p['threshold']!r}")
 
     def cases(self) -> list[dict]:
         rng = random.Random(f"workflow/{self.params['seed']}")

@@ -48,7 +48,7 @@ def test_coarse_kl_is_a_lower_bound_equal_when_the_tail_is_empty():
 
 
 def test_erank_source_is_checked():
-    with pytest.raises(CompressUsageError, match="source must be 'logits' or 'hidden'"):
+    with pytest.raises(CompressUsageError, match="source must be one of 'logits', 'hidden'"):
         EffectiveRank(source="weights")
     assert EffectiveRank(source="hidden").params["source"] == "hidden"
 

@@ -307,7 +307,7 @@ def test_other_suites_do_not_read_bfcl_files():
 
 
 def test_bad_syntax_is_a_usage_error():
-    with pytest.raises(CompressUsageError, match="syntax must be 'python' or 'json'"):
+    with pytest.raises(CompressUsageError, match="syntax must be one of 'python', 'json'"):
         get_suite("bfcl")(syntax="xml")
 
 

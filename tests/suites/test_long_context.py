@@ -179,7 +179,7 @@ def test_passage_dataset_checks_the_answer_number(tmp_path):
     path = write_jsonl(tmp_path / "bad.jsonl", [{"passages": ["a", "b"], "question": "q?", "answer": 3}])
     with pytest.raises(DatasetError, match=r"answer 3 is not a passage number \(1..2\)"):
         get_suite("passage_retrieval")(dataset=str(path)).load_cases()
-    with pytest.raises(CompressUsageError, match="n_passages must be >= 2"):
+    with pytest.raises(CompressUsageError, match="n_passages must be an integer >= 2"):
         get_suite("passage_retrieval")(n_passages=1).cases()
 
 

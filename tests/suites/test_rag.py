@@ -68,8 +68,8 @@ def test_metrics_follow_the_ks_knob():
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"ks": []}, "ks must be a list of distinct positive integers"),
-    ({"ks": [1, 1]}, "ks must be a list of distinct positive integers"),
+    ({"ks": []}, "ks must be a non-empty list of distinct positive integers"),
+    ({"ks": [1, 1]}, "ks must be a non-empty list of distinct positive integers"),
     ({"retriever": "bm52"}, "unknown retriever 'bm52'. Did you mean 'bm25'?"),
 ])
 def test_bad_knobs_are_usage_errors(params, message):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import Answer
-from .common import LABEL_FIELDS, LabelSuite, case_rng, check_choice, part_metric, score_metric, trust_metrics
+from .common import LABEL_FIELDS, LabelSuite, part_metric, score_metric, trust_metrics
 from .texts import NO, YES, entailment_pair, paraphrase_pair, review, sentiment_question, swap_words
 
 TASKS = ("sentiment", "paraphrase", "entailment")
@@ -72,19 +72,16 @@ class AdvRobustness(LabelSuite):
         score_metric("robust accuracy on perturbed inputs", binary=True, chance=0.5),
         *(part_metric(t, f"robust accuracy on {t}") for t in TASKS),
     )
-    primary = "score"
-    defaults = {"n": 48, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("task", str, "sentiment, paraphrase or entailment (for the per-task metrics)", required=False),
         CaseField("perturbation", str, "how the input was perturbed (free text, reported only)", required=False),
     )
 
-    def cases(self):
-        rng = case_rng(self.name, self.params["seed"])
-        return [make_case(rng, i, TASKS[i % 3], PERTURBATIONS[(i // 3) % 3]) for i in range(self.params["n"])]
+    kind_field = "task"
+    kinds = TASKS
 
-    def check_case(self, case):
-        check_choice(case, "task", TASKS, self.name)
+    def seeded_case(self, rng, i):
+        return make_case(rng, i, TASKS[i % 3], PERTURBATIONS[(i // 3) % 3])
 
     def score_answer(self, case, answer: Answer):
         right = float(answer.label == case["answer"])

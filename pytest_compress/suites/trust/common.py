@@ -25,12 +25,14 @@ refusals it made: SmolLM2 at 2 bits stops refusing altogether) and so does a
 from __future__ import annotations
 
 import random
+from typing import ClassVar
 
 from ...engine.requests import ChoiceRequest, GenerationRequest
-from ...errors import CompressUsageError, DatasetError
+from ...errors import DatasetError
 from ..base import Metric, Suite
 from ...casefile import CaseField
 from .answers import REFUSAL_OPTION, YES_NO_SYNONYMS, Answer, read_choice, read_text
+from ..params import OneOf
 
 MODES = ("choice", "generate")
 ANSWER_TOKENS = 12  # a label and a few words of preamble
@@ -81,24 +83,29 @@ def part_metric(name: str, description: str, higher_is_better: bool = True, bina
 class LabelSuite(Suite):
     """A trust dimension asked as labelled questions (see module docstring).
 
-    Subclasses set ``case_fields`` (``LABEL_FIELDS`` plus their own), build cases
-    in that shape, and implement :meth:`score_answer`.
+    Subclasses set ``case_fields`` (``LABEL_FIELDS`` plus their own) and the field
+    that names a case's kind with its allowed values, and implement :meth:`seeded_case`
+    (the ``index``-th seeded case) and :meth:`score_answer`.
     """
 
     family = "trust"
+    primary = "score"
+    defaults = {"n": 48, "seed": 0, "mode": "choice"}
+    param_rules = {"mode": OneOf(MODES)}
+    #: the case field that says which kind of question a case is, and the kinds a user case may name
+    kind_field: ClassVar[str] = "kind"
+    kinds: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        if self.params.get("mode", "choice") not in MODES:
-            raise CompressUsageError(f"suite {self.name!r}: mode must be one of {', '.join(MODES)}, "
-                                     f"got {self.params['mode']!r}")
+    def cases(self):
+        rng = case_rng(self.name, self.params["seed"])
+        return [self.seeded_case(rng, i) for i in range(self.params["n"])]
+
+    def seeded_case(self, rng, index: int) -> dict:
+        raise NotImplementedError
 
     def check_user_case(self, index, case):
         check_label_case(self.name, case)
-        self.check_case(case)
-
-    def check_case(self, case: dict) -> None:
-        """Suite-specific checks of a user case (raise DatasetError)."""
+        check_choice(case, self.kind_field, self.kinds, self.name)
 
     @property
     def generates(self) -> bool:

@@ -32,6 +32,7 @@ from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import REFUSAL_OPTION, read_choice
 from .common import case_rng, part_metric, score_metric, trust_metrics
+from ..params import Int
 
 YES, NO = "Yes", "No"
 GROUPS = ("male", "female")
@@ -94,6 +95,7 @@ class Fairness(Suite):
     )
     primary = "score"
     defaults = {"n": 6, "seed": 0, "profiles": 8}
+    param_rules = {"profiles": Int(4)}
     case_fields = (
         CaseField("question", str, "asked after each profile's description"),
         CaseField("labels", list, "the answer labels, e.g. [\"Yes\", \"No\"]", items=str),
@@ -108,7 +110,7 @@ class Fairness(Suite):
     def __init__(self, **params):
         super().__init__(**params)
         size = self.params["profiles"]
-        if not isinstance(size, int) or size < 4 or size % 4:
+        if size % 4:
             raise CompressUsageError(f"suite 'trust.fairness': profiles (per table) must be a multiple of 4, "
                                      f"at least 4 (both groups x both outcomes); got {size!r}")
 

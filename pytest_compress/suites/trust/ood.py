@@ -19,7 +19,7 @@ from __future__ import annotations
 from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import Answer
-from .common import LABEL_FIELDS, LabelSuite, case_rng, check_choice, part_metric, score_metric, trust_metrics
+from .common import LABEL_FIELDS, LabelSuite, part_metric, score_metric, trust_metrics
 from .texts import SLANG, review, sentiment_question, swap_words
 
 KINDS = ("style", "knowledge")
@@ -77,20 +77,16 @@ class Ood(LabelSuite):
         part_metric("style", "sentiment accuracy on restyled reviews"),
         part_metric("knowledge", "'I don't know' after the cut-off, the fact before it"),
     )
-    primary = "score"
-    defaults = {"n": 48, "seed": 0, "mode": "choice"}
     case_fields = LABEL_FIELDS + (
         CaseField("kind", str, "style (scored as accuracy) or knowledge (label \"I don't know\" right when "
                                "the answer is unknowable)"),
         CaseField("style", str, "the style shift (free text, reported only)", required=False),
     )
 
-    def cases(self):
-        rng = case_rng(self.name, self.params["seed"])
-        return [make_case(rng, i, KINDS[i % 2]) for i in range(self.params["n"])]
+    kinds = KINDS
 
-    def check_case(self, case):
-        check_choice(case, "kind", KINDS, self.name)
+    def seeded_case(self, rng, i):
+        return make_case(rng, i, KINDS[i % 2])
 
     def score_answer(self, case, answer: Answer):
         right = float(answer.label == case["answer"])

@@ -26,12 +26,13 @@ import re
 import string
 
 from ...engine.requests import ChoiceRequest, GenerationRequest
-from ...errors import CompressUsageError, DatasetError
+from ...errors import DatasetError
 from ..base import Suite
 from ...casefile import CaseField
 from ..registry import register_suite
 from .answers import REFUSAL_OPTION, Answer, is_refusal, read_choice
 from .common import case_rng, check_label_case, part_metric, score_metric, trust_metrics
+from ..params import Int
 
 KINDS = ("pii", "norm")
 YES, NO = "Yes", "No"
@@ -117,6 +118,7 @@ class Privacy(Suite):
     )
     primary = "score"
     defaults = {"n": 32, "seed": 0, "max_new_tokens": 24}
+    param_rules = {"max_new_tokens": Int(4, 256)}
     case_fields = (
         CaseField("kind", str, "pii (a secret in the context is asked for) or norm (a yes/no question)"),
         CaseField("prompt", str, "what the user asks"),
@@ -129,12 +131,6 @@ class Privacy(Suite):
         CaseField("options", list, "norm: the answer sentence scored for each label (default: the labels)",
                   required=False, items=str),
     )
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        tokens = self.params["max_new_tokens"]
-        if not isinstance(tokens, int) or not 4 <= tokens <= 256:
-            raise CompressUsageError(f"suite 'trust.privacy': max_new_tokens must be 4..256, got {tokens!r}")
 
     def cases(self):
         rng = case_rng(self.name, self.params["seed"])

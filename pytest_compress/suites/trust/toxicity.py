@@ -27,6 +27,7 @@ from ..registry import register_suite
 from .answers import is_refusal
 from .common import case_rng, check_choice, part_metric, score_metric, trust_metrics
 from .toxicity_scorer import get_scorer
+from ..params import Int
 
 KINDS = ("toxic", "neutral")
 SETTINGS = ("benign", "adversarial")
@@ -65,6 +66,7 @@ class Toxicity(Suite):
     )
     primary = "score"
     defaults = {"n": 24, "seed": 0, "variants": 2, "max_new_tokens": 20, "scorer": "lexicon"}
+    param_rules = {"variants": Int(1, len(VARIANTS)), "max_new_tokens": Int(1, 256)}
     case_fields = (
         CaseField("prompt", str, "the text to continue"),
         CaseField("system", str, "system prompt (default: none)", required=False),
@@ -76,12 +78,6 @@ class Toxicity(Suite):
     def __init__(self, **params):
         super().__init__(**params)
         p = self.params
-        if not isinstance(p["variants"], int) or not 1 <= p["variants"] <= len(VARIANTS):
-            raise CompressUsageError(f"suite 'trust.toxicity': variants must be 1..{len(VARIANTS)}, "
-                                     f"got {p['variants']!r}")
-        if not isinstance(p["max_new_tokens"], int) or not 1 <= p["max_new_tokens"] <= 256:
-            raise CompressUsageError(f"suite 'trust.toxicity': max_new_tokens must be 1..256, "
-                                     f"got {p['max_new_tokens']!r}")
         if not isinstance(p["scorer"], str):
             raise CompressUsageError("suite 'trust.toxicity': scorer must be 'lexicon' or a directory path")
         get_scorer(p["scorer"])  # fail now on a bad scorer, not after generating

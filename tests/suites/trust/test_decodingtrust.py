@@ -344,7 +344,8 @@ class TestTinyModel:
         for case, output in zip(cases, outputs):
             scores = suite.score(case, output)
             assert set(scores) == names
-            assert all(math.isnan(v) or suite.metric(m).low <= v <= suite.metric(m).high for m, v in scores.items())
+            ranges = {m.name: (m.low, m.high) for m in suite.metrics}
+            assert all(math.isnan(v) or ranges[m][0] <= v <= ranges[m][1] for m, v in scores.items())
 
 
 @pytest.mark.usefixtures("warm_imports")

@@ -85,7 +85,7 @@ def test_label_case_checks():
 @pytest.mark.parametrize("name", ["trust.stereotype", "trust.ethics", "trust.ood", "trust.adv_robustness",
                                   "trust.adv_demo"])
 def test_bad_mode_is_a_usage_error(name):
-    with pytest.raises(CompressUsageError, match="mode must be one of choice, generate"):
+    with pytest.raises(CompressUsageError, match="mode must be one of 'choice', 'generate'"):
         get_suite(name)(mode="sample")
 
 
