@@ -83,9 +83,7 @@ def _metrics(doc: dict) -> dict:
 
 
 def _verdict(m: dict) -> str:
-    word = {"pass": "pass", "fail": "FAIL", "inconclusive": "inconclusive", "ungated": "-"}.get(m["verdict"],
-                                                                                               m["verdict"])
-    return word
+    return {"fail": "FAIL", "ungated": "-"}.get(m["verdict"], m["verdict"])
 
 
 def _num(x) -> str:
@@ -168,7 +166,11 @@ def rendered_readme(text: str) -> str:
     """``text`` with every measured block rewritten from its kept report."""
     def block(match: re.Match) -> str:
         name = match.group("name")
-        doc = json.loads((KEPT / f"{name}.json").read_text())
+        kept = KEPT / f"{name}.json"
+        if name not in RENDER or not kept.exists():
+            sys.exit(f"README block {name!r} has no kept report {kept}: measure it with "
+                     f"python -m benchmarks.readme_tables --only {name}")
+        doc = json.loads(kept.read_text())
         return f"{match.group(1)}{RENDER[name](doc)}\n{match.group(4)}"
 
     return BLOCK.sub(block, text)
