@@ -1,19 +1,21 @@
 """Held-out perplexity of SmolLM2-135M-Instruct under each built-in method, per calibration source.
 
-Run: ``python benchmarks/compress_quality.py [--calibration stdlib] [--samples 32] [--seq-len 512]``.
-Calibration comes from one built-in source (``pytest_compress.compress.calibration.SOURCES``,
-seed 0) or a file; perplexity is measured on three held-out texts, each ``--eval-samples``
-x ``--seq-len`` tokens, none of them calibration text:
+Run: ``python -m benchmarks.compress_quality [--calibration stdlib] [--samples 32] [--seq-len 512]``
+(the README's tables: ``python -m benchmarks.readme_tables --only calibration``, which runs
+every source and size they show). Calibration comes from one built-in source
+(``pytest_compress.compress.calibration.SOURCES``, seed 0) or a file; perplexity is measured
+on two held-out texts, each ``--eval-samples`` x ``--seq-len`` tokens, none of them
+calibration text:
 
 * ``stdlib_held_out``: docstrings of the standard-library modules that the corpus
   holds out (disjoint from every module calibration reads; seed 1234);
 * ``licenses``: the licence texts under /usr/share/common-licenses (Debian; real prose no
-  one here wrote; skipped where absent);
-* ``generated``: the project's template text (seed 1234), the figure earlier tables used.
+  one here wrote; skipped where absent).
 
-Each invocation is one run (source x samples); ``benchmarks/results/compress_quality.json``
-keeps the runs of other sources and sizes (``--fresh`` drops them), so the README's table
-and the sensitivity rows come from one file.
+Each invocation is one run (source x samples), recorded with its command, versions and
+machine; ``benchmarks/results/compress_quality.json`` keeps the runs of other sources and
+sizes (``--fresh`` drops them), so the README's table and the sensitivity rows come from one
+file.
 """
 
 from __future__ import annotations
@@ -21,19 +23,21 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from benchmarks.common import machine, perplexity
 from pytest_compress.compress import compress
 from pytest_compress.compress.calibration import SOURCES, calibration_ids, load_calibration_file
+from pytest_compress.report.document import versions
 from pytest_compress.spec import parse_spec
 
-SPECS = ["none", "rtn4g64", "gptq4g64", "awq4g64", "rtn4", "gptq4", "awq4",
+SPECS = ["none", "rtn4g64", "gptq4g64", "awq4g64", "rtn4g96", "gptq4g96", "rtn4", "gptq4", "awq4",
          "magnitude50", "wanda50", "sparsegpt50", "magnitude2:4", "wanda2:4", "sparsegpt2:4"]
 EVAL_SEED = 1234
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,18 +51,6 @@ def load():
     return model, tok
 
 
-@torch.no_grad()
-def perplexity(model, ids: torch.Tensor, batch: int = 4) -> float:
-    nll, count = 0.0, 0
-    for i in range(0, ids.shape[0], batch):
-        x = ids[i : i + batch]
-        loss = model(input_ids=x, labels=x, use_cache=False).loss
-        n = x.shape[0] * (x.shape[1] - 1)
-        nll += float(loss) * n
-        count += n
-    return math.exp(nll / count)
-
-
 LICENSES = Path("/usr/share/common-licenses")
 
 
@@ -70,12 +62,11 @@ def held_out_texts(tok, samples: int, seq_len: int) -> dict:
     if LICENSES.is_dir():
         docs = [f.read_text(errors="replace") for f in sorted(LICENSES.iterdir()) if f.is_file()]
         texts["licenses"] = _windows(_joined(tok, docs), samples, seq_len)
-    texts["generated"] = calibration_ids(tok, samples=samples, seq_len=seq_len, seed=EVAL_SEED,
-                                         source="generated").ids
     return texts
 
 
-def main():
+def main(argv: list[str] | None = None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser()
     ap.add_argument("--calibration", default="stdlib", help=f"one of {', '.join(SOURCES)}, or a .txt/.jsonl file")
     ap.add_argument("--samples", type=int, default=32)
@@ -85,7 +76,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "compress_quality.json"))
     ap.add_argument("--fresh", action="store_true", help="drop the runs of other sources and sizes in --out")
     ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, tok = load()
@@ -101,7 +92,10 @@ def main():
     meta = {"calibration": {"name": args.calibration, "samples": calib.ids.shape[0], "seq_len": args.seq_len,
                             "source": calib.source, "digest": calib.digest, "seconds_to_make": calib_seconds},
             "eval": {name: list(ids.shape) for name, ids in held_out.items()},
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(),
+            "measured_with": {"command": "python -m benchmarks.compress_quality " + " ".join(argv),
+                              "versions": versions(),
+                              "machine": machine()}}
     results = []
     for spec in args.specs.split(","):
         model.load_state_dict(original)

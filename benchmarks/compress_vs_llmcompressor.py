@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--no-baseline", action="store_true", help="skip the uncompressed perplexity check")
     ap.add_argument("--fresh", action="store_true", help="do not keep earlier runs of other methods")
     args = ap.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # the command the result file records
     set_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
@@ -189,6 +190,7 @@ def save(args, model_dir: Path, data_info: dict, runs: list[dict], failures: lis
         runs = [r for r in json.loads(previous.read_text())["runs"] if (r["method"], r["tool"]) not in ran] + runs
     payload = {
         "benchmark": NAME,
+        "command": "python -m benchmarks.compress_vs_llmcompressor " + " ".join(args.argv),
         "model": "SmolLM2-135M-Instruct (GGUF Q4_1 dequantized to fp32 safetensors)",
         "model_dir": str(model_dir),
         **data_info,

@@ -1,20 +1,29 @@
-"""The README's measured gate tables, measured and written by one command.
+"""The README's measured tables, measured and written by one command.
 
-Run: ``python -m benchmarks.readme_tables`` (about 25 minutes on the 2-core machine with a
-cold cache): three pytest sessions on SmolLM2 with the default settings, each in an empty
-directory (so only the built-in suites run) and one shared cache,
+Run: ``python -m benchmarks.readme_tables`` (about 90 minutes on the 2-core machine with a
+cold cache). Its measurements:
 
-* ``verdicts``: ``--compress=none,rtn8,rtn2`` over the default suites,
-* ``agreement``: ``--compress=rtn8,rtn4,rtn3,rtn2 --compress-suites=agreement.*``,
-* ``awq4``: ``--compress=awq4`` over the default suites,
+* three pytest sessions on SmolLM2 with the default settings, each in an empty directory
+  (so only the built-in suites run) and one shared cache, each keeping its ``report.json``
+  as ``benchmarks/results/readme/<name>.json`` (the report records the versions and the
+  configuration; the machine is added beside it):
 
-each keeping its ``report.json`` as ``benchmarks/results/readme/<name>.json`` (the report
-records the versions and the configuration; the machine is added beside it). Then every
-README block between ``<!-- measured:<name> -->`` and ``<!-- /measured:<name> -->`` is
-rewritten from those files, opening with the date, versions, commit and machine it was
-measured on. ``--render`` rewrites the README from the kept files without measuring;
-``--only NAME`` measures one session. ``--check`` exits 1 when the README differs from
-what the kept files render (the tests run it, so a hand-edited table is caught).
+  * ``verdicts``: ``--compress=none,rtn8,rtn2`` over the default suites,
+  * ``agreement``: ``--compress=rtn8,rtn4,rtn3,rtn2 --compress-suites=agreement.*``,
+  * ``awq4``: ``--compress=awq4`` over the default suites;
+
+* ``calibration``: ``benchmarks.compress_quality`` once per calibration source and size the
+  README shows (``benchmarks/results/compress_quality.json``, each run with its versions);
+* ``llmcompressor``: ``benchmarks.compress_vs_llmcompressor``, which needs llm-compressor's
+  own venv (``benchmarks/README.md``); where it is absent the kept result file is rendered
+  as it is and the command says so.
+
+Then every README block between ``<!-- measured:<block> -->`` and
+``<!-- /measured:<block> -->`` is rewritten from those files, opening with the date,
+versions, commit and machine it was measured on. ``--render`` rewrites the README from the
+kept files without measuring; ``--only NAME`` measures one of the above. ``--check`` exits 1
+when the README differs from what the kept files render (the tests run it, so a
+hand-edited table is caught).
 """
 
 from __future__ import annotations
@@ -25,11 +34,14 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
-KEPT = HERE / "results" / "readme"
+RESULTS = HERE / "results"
+KEPT = RESULTS / "readme"
 
 SESSIONS = {
     "verdicts": ["--compress=none,rtn8,rtn2"],
@@ -39,7 +51,7 @@ SESSIONS = {
 BLOCK = re.compile(r"(<!-- measured:(?P<name>[a-z0-9_]+) -->\n)(.*?)(<!-- /measured:(?P=name) -->)", re.DOTALL)
 
 
-def measure(name: str, cache: Path, threads: int) -> Path:
+def measure_session(name: str, cache: Path, threads: int) -> Path:
     """Run one session and keep its report (with the machine it ran on); returns the kept file."""
     from benchmarks.common import machine, thread_env
 
@@ -63,14 +75,67 @@ def measure(name: str, cache: Path, threads: int) -> Path:
     return out
 
 
+#: the runs of ``benchmarks.compress_quality`` the calibration tables show: (source, samples, specs)
+CALIBRATION_RUNS = [
+    ("stdlib", 32, None),  # every spec of compress_quality.SPECS
+    ("stdlib", 128, "gptq4g64,gptq4"),
+    ("model", 32, "gptq4g64,gptq4,sparsegpt50"),
+    ("mixed", 32, "gptq4g64,gptq4,sparsegpt50"),
+]
+#: the specs the sources table compares across those runs
+SOURCE_ROWS = ("gptq4g64", "gptq4", "sparsegpt50")
+CALIBRATION_LABELS = {"stdlib": "stdlib", "model": "model samples", "mixed": "mixed (half each)"}
+LLMC_ARGS = ["--repeats", "1", "--threads", "2", "--no-baseline", "--fresh"]
+
+
+def measure_calibration(cache: Path, threads: int) -> Path:
+    """Every calibration run the README shows, into a fresh ``compress_quality.json``."""
+    for i, (source, samples, specs) in enumerate(CALIBRATION_RUNS):
+        args = ["--calibration", source, "--samples", str(samples), "--threads", str(threads)]
+        args += ["--specs", specs] if specs else []
+        args += [] if i else ["--fresh"]
+        _run_module("benchmarks.compress_quality", args, threads)
+    return RESULTS / "compress_quality.json"
+
+
+def measure_llmcompressor(cache: Path, threads: int) -> Path:
+    from benchmarks.common import VENVS
+
+    out = RESULTS / "compress_vs_llmcompressor.json"
+    if not (VENVS / "llmc" / "bin" / "python").exists():
+        print(f"llmcompressor: no llm-compressor venv at {VENVS / 'llmc'} (benchmarks/README.md says how to "
+              f"make one); rendering the kept {out.name} as it is", flush=True)
+        return out
+    _run_module("benchmarks.compress_vs_llmcompressor", LLMC_ARGS + [f"--cache-dir={cache}"], threads)
+    return out
+
+
+def _run_module(module: str, args: list[str], threads: int) -> None:
+    from benchmarks.common import REPO, thread_env
+
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=thread_env(threads))
+    if proc.returncode:
+        sys.exit(f"{module} {' '.join(args)}: exited {proc.returncode}")
+
+
+def _commit(machine: dict) -> str:
+    commit = machine["git_commit"]
+    return commit[:7] + (" with uncommitted changes" if commit.endswith("+dirty") else "")
+
+
+def _measured(what: str, versions: dict, machine: dict, tail: str = "") -> str:
+    """The opening line of a block: date, what ran (markdown), versions, commit and machine."""
+    return (f"Measured {machine['date_utc'][:10]} by `python -m benchmarks.readme_tables` ({what}): "
+            f"pytest-compress {versions['pytest_compress']} at {_commit(machine)}, "
+            f"Python {versions['python']}, torch {versions['torch']}, transformers {versions['transformers']}; "
+            f"{machine['nproc']} cores ({machine['cpu'] or 'CPU'}){tail}.")
+
+
 def _environment(doc: dict) -> str:
-    v, m = doc["versions"], doc["measured_with"]["machine"]
-    return (f"Measured {m['date_utc'][:10]} by `python -m benchmarks.readme_tables` "
-            f"(`{doc['measured_with']['command']}`, exit {doc['measured_with']['exit_code']}): "
-            f"pytest-compress {v['pytest_compress']} at {m['git_commit'][:7]}, Python {v['python']}, "
-            f"torch {v['torch']}, transformers {v['transformers']}; {m['nproc']} cores ({m['cpu'] or 'CPU'}), "
-            f"model {doc['config']['model']}, dtype {doc['config']['dtype']}, seed {doc['config']['seed']}, "
-            f"decision {doc['config']['decision']}.")
+    c = doc["config"]
+    return _measured(f"`{doc['measured_with']['command']}`, exit {doc['measured_with']['exit_code']}",
+                     doc["versions"], doc["measured_with"]["machine"],
+                     f", model {c['model']}, dtype {c['dtype']}, seed {c['seed']}, decision {c['decision']}")
 
 
 def _metrics(doc: dict) -> dict:
@@ -159,19 +224,129 @@ def render_awq4(doc: dict) -> str:
     return "\n".join([_environment(doc), "", *_counts(doc), "", cost, *([""] + notes if notes else []), "", *rows])
 
 
-RENDER = {"verdicts": render_verdicts, "agreement": render_agreement, "awq4": render_awq4}
+TEXTS = {"stdlib_held_out": "stdlib held-out", "licenses": "licences"}
+FAMILY = re.compile(r"^(?:(?:rtn|gptq|awq)(?P<bits>\d+)(?P<group>g\d+)?|(?:magnitude|wanda|sparsegpt)(?P<sparsity>.+))$")
+
+
+def _family(spec: str) -> str | None:
+    """Specs compared with each other: the same bits and group (128 when unsaid), or the same sparsity."""
+    m = FAMILY.match(spec)
+    if not m:
+        return None
+    return m["sparsity"] or f"{m['bits']}{m['group'] or 'g128'}"
+
+
+def _quality_runs(doc: dict) -> dict:
+    return {(r["calibration"]["name"], r["calibration"]["samples"]): r for r in doc["runs"]}
+
+
+def _quality_head(runs: list[dict]) -> list[str]:
+    """One opening line per run, with the model, calibration and threads of each."""
+    return [_measured(f"`{r['measured_with']['command']}`", r["measured_with"]["versions"],
+                      r["measured_with"]["machine"],
+                      f", SmolLM2-135M-Instruct fp32, calibration {r['calibration']['source']} "
+                      f"{r['calibration']['samples']}x{r['calibration']['seq_len']} tokens, {r['threads']} threads")
+            for r in runs]
+
+
+def render_calibration(doc: dict) -> str:
+    run = _quality_runs(doc)[CALIBRATION_RUNS[0][:2]]
+    texts = [t for t in TEXTS if t in run["eval"]]
+    best = {}
+    for r in run["results"]:
+        for t in texts:
+            key = (_family(r["spec"]), t)
+            if key[0] and r["perplexity"][t] < best.get(key, float("inf")):
+                best[key] = r["perplexity"][t]
+    rows = ["| spec | " + " | ".join(TEXTS[t] for t in texts) + " |", "|---|" + "---|" * len(texts)]
+    for r in run["results"]:
+        cells = [_ppl(r["perplexity"][t]) for t in texts]
+        cells = [f"**{c}**" if best.get((_family(r["spec"]), t)) == r["perplexity"][t] else c
+                 for c, t in zip(cells, texts)]
+        rows.append(f"| {r['spec']} | " + " | ".join(cells) + " |")
+    held_out = ", ".join(f"{TEXTS[t]} {n} x {k} tokens" for t, (n, k) in run["eval"].items() if t in TEXTS)
+    return "\n".join([*_quality_head([run]), "", f"Held out: {held_out}.", "", *rows])
+
+
+def render_calibration_sources(doc: dict) -> str:
+    runs = _quality_runs(doc)
+    shown = [runs[key[:2]] for key in CALIBRATION_RUNS if key[:2] in runs]
+    texts = [t for t in TEXTS if t in shown[0]["eval"]]
+    rows = ["| spec | source, samples | " + " | ".join(TEXTS[t] for t in texts) + " |",
+            "|---|---|" + "---|" * len(texts)]
+    for spec in SOURCE_ROWS:
+        for run in shown:
+            r = next((x for x in run["results"] if x["spec"] == spec), None)
+            if r:
+                source = f"{CALIBRATION_LABELS.get(run['calibration']['name'], run['calibration']['name'])}, " \
+                         f"{run['calibration']['samples']}"
+                rows.append(f"| {spec} | {source} | " + " | ".join(_ppl(r["perplexity"][t]) for t in texts) + " |")
+    return "\n".join([*_quality_head(shown), "", *rows])
+
+
+def _ppl(x: float) -> str:
+    """Four significant figures: the digits a perplexity comparison reads."""
+    return f"{x:.4g}" if x < 1000 else f"{x:.0f}"
+
+
+def render_llmcompressor(doc: dict) -> str:
+    ours = next(r["versions"] for r in doc["runs"] if r["tool"] == "ours")
+    theirs = next(r["versions"] for r in doc["runs"] if r["tool"] == "llmcompressor")
+    m = doc["machine_at_end"]
+    command = f"`{doc['command']}`" if "command" in doc else "its command was not recorded in the result file"
+    head = (f"Measured {m['date_utc'][:10]} ({command}): ours at {_commit(m)}, Python {m['python']}, "
+            f"torch {ours['torch']}, transformers {ours['transformers']}; llm-compressor "
+            f"{theirs['llmcompressor']} in its own venv, torch {theirs['torch']}, transformers "
+            f"{theirs['transformers']}; {m['nproc']} cores ({m['cpu'] or 'CPU'}), {doc['threads_per_tool']} threads "
+            f"each; calibration {doc['calibration']['samples']} x {doc['calibration']['seq_len']} tokens of "
+            f"{doc['calibration']['source']}, scored on {doc['eval']['samples']} x {doc['eval']['seq_len']} "
+            f"tokens of {doc['eval']['source']}.")
+    failed = {(f["method"], f["tool"]) for f in doc["failures"]}
+    rows = [f"| method | ours | llm-compressor {theirs['llmcompressor']} |", "|---|---|---|"]
+    methods = list(dict.fromkeys([r["method"] for r in doc["runs"]] + [f["method"] for f in doc["failures"]]))
+    for method in methods:
+        cells = []
+        for tool in ("ours", "llmcompressor"):
+            ppl = [r["perplexity"] for r in doc["runs"] if (r["method"], r["tool"]) == (method, tool)]
+            cells.append(_ppl(ppl[0]) if ppl else "refused (its error is kept in the result file)"
+                         if (method, tool) in failed else "not run")
+        rows.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join([head, "", *rows])
+
+
+@dataclass(frozen=True)
+class Block:
+    """A README block: the measurement that writes its source file, and how it is rendered."""
+
+    measurement: str
+    source: Path
+    render: Callable[[dict], str]
+
+
+MEASUREMENTS = {**{name: (lambda cache, threads, name=name: measure_session(name, cache, threads))
+                   for name in SESSIONS},
+                "calibration": measure_calibration, "llmcompressor": measure_llmcompressor}
+BLOCKS = {
+    "verdicts": Block("verdicts", KEPT / "verdicts.json", render_verdicts),
+    "agreement": Block("agreement", KEPT / "agreement.json", render_agreement),
+    "awq4": Block("awq4", KEPT / "awq4.json", render_awq4),
+    "calibration": Block("calibration", RESULTS / "compress_quality.json", render_calibration),
+    "calibration_sources": Block("calibration", RESULTS / "compress_quality.json", render_calibration_sources),
+    "llmcompressor": Block("llmcompressor", RESULTS / "compress_vs_llmcompressor.json", render_llmcompressor),
+}
 
 
 def rendered_readme(text: str) -> str:
-    """``text`` with every measured block rewritten from its kept report."""
+    """``text`` with every measured block rewritten from its source file."""
     def block(match: re.Match) -> str:
         name = match.group("name")
-        kept = KEPT / f"{name}.json"
-        if name not in RENDER or not kept.exists():
-            sys.exit(f"README block {name!r} has no kept report {kept}: measure it with "
-                     f"python -m benchmarks.readme_tables --only {name}")
-        doc = json.loads(kept.read_text())
-        return f"{match.group(1)}{RENDER[name](doc)}\n{match.group(4)}"
+        if name not in BLOCKS:
+            sys.exit(f"README block {name!r} is not one of {', '.join(BLOCKS)}")
+        spec = BLOCKS[name]
+        if not spec.source.exists():
+            sys.exit(f"README block {name!r} has no source {spec.source}: measure it with "
+                     f"python -m benchmarks.readme_tables --only {spec.measurement}")
+        return f"{match.group(1)}{spec.render(json.loads(spec.source.read_text()))}\n{match.group(4)}"
 
     return BLOCK.sub(block, text)
 
@@ -180,24 +355,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--render", action="store_true", help="rewrite the README from the kept reports only")
     ap.add_argument("--check", action="store_true", help="exit 1 if the README differs from the kept reports")
-    ap.add_argument("--only", choices=sorted(SESSIONS), action="append", help="measure these sessions only")
+    ap.add_argument("--only", choices=sorted(MEASUREMENTS), action="append", help="measure these only")
     ap.add_argument("--cache-dir", default=None, help="cache shared by the sessions (default: a fresh one)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
     if args.check:
+        text = README.read_text(encoding="utf-8")
         fresh = rendered_readme(text)
         if fresh != text:
-            print("README's measured tables differ from benchmarks/results/readme/: run "
+            print("README's measured tables differ from the result files they render: run "
                   "python -m benchmarks.readme_tables --render")
             return 1
         return 0
     if not args.render:
         with tempfile.TemporaryDirectory(prefix="readme-cache-") as tmp:
             cache = Path(args.cache_dir) if args.cache_dir else Path(tmp)
-            for name in args.only or SESSIONS:
-                print(f"measured {name}: {measure(name, cache, args.threads)}", flush=True)
-    README.write_text(rendered_readme(text), encoding="utf-8")
+            for name in args.only or MEASUREMENTS:
+                print(f"measured {name}: {MEASUREMENTS[name](cache, args.threads)}", flush=True)
+    # read again: the README may have been edited while the measurements ran
+    README.write_text(rendered_readme(README.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
 
 
