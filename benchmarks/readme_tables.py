@@ -241,12 +241,21 @@ def _quality_runs(doc: dict) -> dict:
 
 
 def _quality_head(runs: list[dict]) -> list[str]:
-    """One opening line per run, with the model, calibration and threads of each."""
-    return [_measured(f"`{r['measured_with']['command']}`", r["measured_with"]["versions"],
-                      r["measured_with"]["machine"],
-                      f", SmolLM2-135M-Instruct fp32, calibration {r['calibration']['source']} "
-                      f"{r['calibration']['samples']}x{r['calibration']['seq_len']} tokens, {r['threads']} threads")
-            for r in runs]
+    """One opening line per environment (commit, versions, machine, threads) the runs shared,
+    naming each run's command and calibration."""
+    by_environment: dict = {}
+    for r in runs:
+        m = r["measured_with"]
+        key = (m["machine"]["git_commit"], m["machine"]["cpu"], json.dumps(m["versions"], sort_keys=True), r["threads"])
+        by_environment.setdefault(key, []).append(r)
+    lines = []
+    for same in by_environment.values():
+        first = same[0]["measured_with"]
+        what = "; ".join(f"`{r['measured_with']['command']}`: {r['calibration']['source']}, "
+                         f"{r['calibration']['samples']}x{r['calibration']['seq_len']} tokens" for r in same)
+        lines.append(_measured(what, first["versions"], first["machine"],
+                               f", SmolLM2-135M-Instruct fp32, {same[0]['threads']} threads"))
+    return lines
 
 
 def render_calibration(doc: dict) -> str:
@@ -285,8 +294,8 @@ def render_calibration_sources(doc: dict) -> str:
 
 
 def _ppl(x: float) -> str:
-    """Four significant figures: the digits a perplexity comparison reads."""
-    return f"{x:.4g}" if x < 1000 else f"{x:.0f}"
+    """About four significant figures: the digits a perplexity comparison reads."""
+    return f"{x:.2f}" if x < 100 else f"{x:.1f}" if x < 1000 else f"{x:.0f}"
 
 
 def render_llmcompressor(doc: dict) -> str:

@@ -4,6 +4,7 @@ does not state the versions and commit it was measured with."""
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("readme_tables", REPO / "benchmarks" / "readme_tables.py")
 readme_tables = importlib.util.module_from_spec(spec)
+sys.modules["readme_tables"] = readme_tables  # its dataclasses look their module up there
 spec.loader.exec_module(readme_tables)
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -55,12 +57,9 @@ def test_each_table_states_what_it_was_measured_with(name):
     block = readme_tables.BLOCKS[name]
     doc = json.loads(block.source.read_text())
     head = block.render(doc).split("\n\n")[0].splitlines()
-    facts = _provenance(name, doc)
-    assert len(head) == len(facts)
-    for line, run in zip(head, facts):
-        assert line.startswith("Measured 20")
-        for fact in run:
-            assert fact in line
+    assert head and all(line.startswith("Measured 20") for line in head)
+    for run in _provenance(name, doc):  # each measurement's facts, on one opening line
+        assert any(all(fact in line for fact in run) for line in head), (run, head)
 
 
 def test_bold_marks_the_best_of_each_family():
