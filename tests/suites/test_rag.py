@@ -3,8 +3,7 @@ import math
 import re
 
 import pytest
-
-from pytest_compress.engine.requests import ChoiceScore
+from fakes import FakeEngine
 from pytest_compress.errors import CompressUsageError, DatasetError, ModelLoadError
 from pytest_compress.suites import get_suite
 from pytest_compress.suites import retrievers
@@ -123,19 +122,12 @@ def test_dataset_semantic_errors_name_the_case(tmp_path, suite, change, message)
 
 
 # -- contexts built by run() --------------------------------------------------------------
-class RecordingEngine:
+class RecordingEngine(FakeEngine):
     """Formats prompts as-is and records the choice requests it is asked to score."""
-
-    def __init__(self):
-        self.requests = []
 
     @staticmethod
     def format(user, system=None, shots=()):
         return user + "\n"
-
-    def score_choices(self, requests):
-        self.requests += requests
-        return [[ChoiceScore(-float(i), 1, False) for i in range(len(r.choices))] for r in requests]
 
 
 @pytest.mark.parametrize("depth, expected", [(0.0, [0, 0, 0, 0]), (1.0, [0, 2, 4, 9]), (0.5, [0, 1, 2, 4])])
