@@ -275,6 +275,7 @@ class CompressSession:
         from .report.junit import properties
 
         key = _gate_key(spec, suite, params, rules, decision)
+        error = None
         try:
             result = self._family_results(item.session).get(key)
             if isinstance(result, CompressError):  # its evaluation failed in the family pass
@@ -283,7 +284,9 @@ class CompressSession:
                 result = self.runner.evaluate(spec, suite, params, [*self.settings.rules, *rules], decision)
         except CompressError as exc:
             self.errors.append((item.nodeid, str(exc)))
-            fail_for(exc)
+            error = exc
+        if error is not None:  # failed outside the except block, so the message is not chained twice
+            fail_for(error)
         self.results.append(result)
         self.tests.append((item.nodeid, _unit_text(key)))
         item.stash[_result_key] = result
@@ -512,6 +515,7 @@ class CompressSession:
         lines = render(
             list(merged.results), decision=self.settings.values["decision"], timings=merged.timings,
             cache_events=merged.cache_events, reports=merged.reports, errors=merged.errors,
+            failed_tests=sum(len(tr.stats.get(kind, ())) for kind in ("failed", "error")),
         )
         for line in lines:
             tr.write_line(line)

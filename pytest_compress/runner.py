@@ -274,14 +274,16 @@ class GateRunner:
         from .models.fingerprint import environment_fingerprint, tokenizer_fingerprint
         from .suites.base import digest
 
+        from .engine import check_serves
+
         engine = self.engine(loaded)
-        settings = {"token_budget": engine.token_budget, "chat_template": engine.format.has_chat_template}
+        check_serves(engine, suite.needs, suite.describe())
         # lineage: the computation without the environment (versions, device, dtype), so a stored
         # result from another environment is found, reported, and recomputed (not served).
         # The cap (n) is left out: the cases' digest names them, so a batch is reused under any cap.
         lineage = make_key(
             "outputs", loaded.fingerprint, tokenizer_fingerprint(loaded.tokenizer), suite.describe(omit=("n",)),
-            suite.version, digest(cases), settings, reference_key,
+            suite.version, digest(cases), engine.cache_settings, reference_key,
         )
         environment = environment_fingerprint(loaded.device, loaded.dtype)
         key = make_key(lineage, environment)

@@ -204,3 +204,62 @@ def test_an_unavailable_device_stops_the_session_once(pytester):
     pytester.makepyfile(GOOD.join(["from pytest_compress import agentic_task\n", ""]) + GOOD.replace("good", "other"))
     result = pytester.runpytest(*QUICK, "--compress-device=cuda:7")
     _one_line_usage_error(result, "--compress-device=cuda:7 but")
+
+
+# -- the closing line of sessions that fail while they run ------------------------------------
+
+RUN_FAILS = """
+import pytest_compress.runner as runner
+from pytest_compress.errors import CompressError
+
+MEASURE = runner.GateRunner.measure
+
+def _broken(self, spec, suite, *args, **kwargs):
+    if suite == "workflow":
+        raise CompressError("the workflow suite broke while it ran")
+    return MEASURE(self, spec, suite, *args, **kwargs)
+
+def pytest_configure(config):
+    runner.GateRunner.measure = _broken
+
+def pytest_unconfigure(config):
+    runner.GateRunner.measure = MEASURE
+"""
+
+
+def test_a_gate_that_fails_while_it_runs_is_said_once_and_fails_the_closing_line(pytester):
+    pytester.makeconftest(RUN_FAILS)
+    pytester.makepyfile("""
+from pytest_compress import agentic_task
+
+@agentic_task("workflow", n=2)
+def test_flow(task_result):
+    pass
+
+@agentic_task("tool_use", n=2)
+def test_tools(task_result):
+    pass
+""")
+    result = pytester.runpytest(*QUICK)
+    text = result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert _above_short_summary(text).count("the workflow suite broke while it ran") == 1, text
+    assert "During handling of the above exception" not in text
+    result.stdout.fnmatch_lines(["Compression gate FAILED: 1 gate could not be evaluated*"])
+
+
+def test_a_session_whose_own_test_fails_never_closes_with_passed(pytester):
+    pytester.makepyfile("""
+from pytest_compress import agentic_task
+
+@agentic_task("tool_use", n=2)
+def test_tools(task_result):
+    assert False, "the test's own check"
+
+def test_plain():
+    pass
+""")
+    result = pytester.runpytest(*QUICK)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.no_fnmatch_line("Compression gate passed*")
+    result.stdout.fnmatch_lines(["Compression gate within limits: *but the session failed: 1 test failed or errored*"])

@@ -1,12 +1,15 @@
-"""Batched scoring and generation behind one small interface (HF transformers backend).
+"""Batched scoring and generation behind one small interface (:class:`Engine`), and its
+HF transformers backend.
 
 ``HFEngine`` is imported on first use: suites import :mod:`.requests` at collection,
 before any model is needed, and that must not pay torch's import.
 """
 
+from .base import CAPABILITIES, HIDDEN_STATES, Engine, check_serves
 from .requests import ChoiceRequest, ChoiceScore, GenerationRequest
 
-__all__ = ["ChoiceRequest", "ChoiceScore", "GenerationRequest", "HFEngine"]
+__all__ = ["CAPABILITIES", "ChoiceRequest", "ChoiceScore", "Engine", "GenerationRequest", "HFEngine",
+           "HIDDEN_STATES", "check_serves"]
 
 
 def __getattr__(name: str):

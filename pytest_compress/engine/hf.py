@@ -17,42 +17,17 @@ from __future__ import annotations
 import copy
 import inspect
 import warnings
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
 from ..errors import CompressWarning
+from .base import HIDDEN_STATES
+from .prompt import PromptFormat
+from .stats import position_stats
 from .requests import ChoiceRequest, ChoiceScore, GenerationRequest
 
 DEFAULT_TOKEN_BUDGET = 6144  # tokens per forward pass (rows x padded length)
-
-
-@dataclass
-class PromptFormat:
-    """How a (system, user) pair becomes prompt text for one tokenizer.
-
-    Uses the tokenizer's chat template when it has one, a plain template otherwise.
-    """
-
-    tokenizer: object
-
-    @property
-    def has_chat_template(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
-
-    def __call__(self, user: str, system: str | None = None, shots: Sequence[tuple[str, str]] = ()) -> str:
-        """Prompt text for ``user``, after worked examples ``shots`` of (user, assistant) turns."""
-        if self.has_chat_template:
-            messages = [{"role": "system", "content": system}] if system else []
-            for question, answer in shots:
-                messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-            messages.append({"role": "user", "content": user})
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        bos = self.tokenizer.bos_token or ""
-        head = f"{system}\n\n" if system else ""
-        examples = "".join(f"{q}\nAnswer: {a}\n\n" for q, a in shots)
-        return f"{bos}{head}{examples}{user}\nAnswer: "
 
 
 def _batches(lengths: Sequence[int], budget: int, max_rows: int = 64,
@@ -98,7 +73,7 @@ def _token_logprobs(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
 
 
 class HFEngine:
-    """Batched inference over one transformers causal LM.
+    """Batched inference over one transformers causal LM (an :class:`~.base.Engine`).
 
     Args:
         model: a ``*ForCausalLM`` in eval mode on ``device``.
@@ -106,6 +81,9 @@ class HFEngine:
         token_budget: upper bound on rows x padded length per forward pass.
         progress: optional ``progress(done, total, label)`` callback per batch.
     """
+
+    name = "hf"
+    capabilities = frozenset({HIDDEN_STATES})
 
     def __init__(self, model, tokenizer, *, token_budget: int = DEFAULT_TOKEN_BUDGET,
                  progress: Callable[[int, int, str], None] | None = None):
@@ -119,6 +97,14 @@ class HFEngine:
             tokenizer.pad_token = tokenizer.eos_token
         self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         self._halved = False  # a batch ran out of memory and was split (said once)
+
+    @property
+    def eos_token(self) -> str:
+        return self.tokenizer.eos_token or ""
+
+    @property
+    def cache_settings(self) -> dict:
+        return {"token_budget": self.token_budget, "chat_template": self.format.has_chat_template}
 
     # -- tokenization -------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -322,12 +308,10 @@ class HFEngine:
     @torch.no_grad()
     def next_token_logits(self, texts: Sequence[str], *, k: int = 0, at: Sequence[torch.Tensor] | None = None,
                           erank: str | None = None):
-        """Per text, float32 tensors over its positions: ``topk_values``/``topk_ids``
-        when ``k > 0``; ``at_values`` (logits at the token ids ``at[i]``, ``[positions, j]``)
-        when given; always ``logsumexp`` (energy, log-probs), ``input_ids`` and
-        ``target_values`` (the logit of each actual next token, for perplexity).
-        ``erank="logits"|"hidden"`` adds the effective rank of the text's logit or
-        last-hidden-state matrix. Full-vocabulary logits live only inside one batch."""
+        """Per text, the :func:`~.stats.position_stats` of its logits (``at[i]``: the token ids
+        whose logits text ``i`` keeps). ``erank="logits"|"hidden"`` adds the effective rank of
+        the text's logit or last-hidden-state matrix. Full-vocabulary logits live only inside
+        one batch."""
         encoded = [self.encode(t) for t in texts]
         return self._run_batches([len(e) for e in encoded],
                                  lambda idx: self._logits_batch([encoded[i] for i in idx],
@@ -336,8 +320,6 @@ class HFEngine:
 
     def _logits_batch(self, encoded: list[list[int]], at: list[torch.Tensor] | None, k: int,
                       erank: str | None) -> list[dict]:
-        from ..metrics.agreement import effective_rank
-
         n, length = len(encoded), max(len(e) for e in encoded)
         ids = torch.full((n, length), self.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((n, length), dtype=torch.long)
@@ -348,20 +330,7 @@ class HFEngine:
                          output_hidden_states=erank == "hidden")
         entries = []
         for r, e in enumerate(encoded):
-            row = out.logits[r, : len(e)].float()
-            targets = torch.tensor(e[1:], device=row.device)
-            entry = {
-                "logsumexp": torch.logsumexp(row, -1).cpu(),
-                "input_ids": torch.tensor(e),
-                "target_values": row[:-1].gather(-1, targets[:, None])[:, 0].cpu(),
-            }
-            if k > 0:
-                vals, top = row.topk(k, dim=-1)
-                entry["topk_values"], entry["topk_ids"] = vals.cpu(), top.cpu()
-            if at is not None:
-                entry["at_values"] = row.gather(-1, at[r].to(row.device)).cpu()
-            if erank is not None:
-                source = row if erank == "logits" else out.hidden_states[-1][r, : len(e)].float()
-                entry["erank"] = effective_rank(source)
-            entries.append(entry)
+            logits = out.logits[r, : len(e)]
+            rank_of = out.hidden_states[-1][r, : len(e)] if erank == "hidden" else logits if erank else None
+            entries.append(position_stats(logits, e, k=k, at=None if at is None else at[r], erank_of=rank_of))
         return entries

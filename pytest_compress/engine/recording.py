@@ -9,14 +9,21 @@ a suite's real requests elsewhere: scoring benchmarks, bf16-against-fp32 checks.
 
 from __future__ import annotations
 
-from .hf import PromptFormat
+from .prompt import PromptFormat
 from .requests import ChoiceScore
 
 
 class RecordingEngine:
+    """An :class:`~.base.Engine` that keeps every choice request and answers with blanks."""
+
+    name = "recording"
+    capabilities = frozenset()
+    cache_settings: dict = {}
+
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
         self.format = PromptFormat(tokenizer)
+        self.eos_token = tokenizer.eos_token or ""
         self.requests = []
 
     def encode(self, text: str) -> list[int]:
@@ -28,4 +35,20 @@ class RecordingEngine:
 
     def generate(self, requests):
         return [""] * len(requests)
+
+    def next_token_logits(self, texts, *, k=0, at=None, erank=None):
+        import torch
+
+        blank = []
+        for text in texts:
+            ids = torch.tensor(self.encode(text))
+            entry = {"logsumexp": torch.zeros(len(ids)), "input_ids": ids, "target_values": torch.zeros(len(ids) - 1)}
+            if k > 0:
+                entry["topk_values"], entry["topk_ids"] = torch.zeros(len(ids), k), torch.zeros(len(ids), k, dtype=torch.long)
+            if at is not None:
+                entry["at_values"] = torch.zeros(len(ids), at[len(blank)].shape[-1])
+            if erank is not None:
+                entry["erank"] = 0.0
+            blank.append(entry)
+        return blank
 

@@ -77,7 +77,8 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
             for c in compression
         ],
         "results": [r.to_dict() for r in results],
-        "notes": statistics_lines(results) + notes(results) + error_lines(errors) + list(cache_events),
+        "notes": statistics_lines(results) + notes(results) + error_lines(errors, collected_here=False)
+        + list(cache_events),  # a report stands alone: its errors say what failed
         "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
     }
     return _finite(json.loads(json.dumps(document, default=str)))

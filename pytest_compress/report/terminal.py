@@ -67,8 +67,10 @@ def table(results) -> list[str]:
     return lines
 
 
-def gate_line(results, decision: str, errors: int = 0) -> str:
-    """The closing line; it never says "passed" for a session with errored gates or nothing gated."""
+def gate_line(results, decision: str, errors: int = 0, failed_tests: int = 0) -> str:
+    """The closing line; it never says "passed" for a session with errored gates, failed tests
+    (``failed_tests``: tests that failed or errored for reasons of their own, the gate within
+    limits) or nothing gated."""
     gated = [m for r in results for m in r.metrics.values() if m.verdict.status != "ungated"]
     failed = [m for m in gated if not m.passed]
     open_ = sum(m.verdict.status == "inconclusive" for m in gated)
@@ -87,6 +89,9 @@ def gate_line(results, decision: str, errors: int = 0) -> str:
                 f"limits{tail} (decision={decision})")
     if not gated:
         return f"Compression gate not evaluated: no gated metric ran (decision={decision})"
+    if failed_tests:
+        return (f"Compression gate within limits: {len(gated)}/{len(gated)} gated metrics{tail}, but the session "
+                f"failed: {failed_tests} test{'s' if failed_tests != 1 else ''} failed or errored (decision={decision})")
     return f"Compression gate passed: {len(gated)}/{len(gated)} gated metrics within limits{tail} (decision={decision})"
 
 
@@ -137,12 +142,14 @@ COLLECTION_ERROR = "invalid at collection: "
 
 
 def error_lines(errors, *, collected_here: bool = True) -> list[str]:
-    """One line per ``(nodeid, message)`` of a gate whose evaluation failed (its first line).
-    A collection error printed above in this session is pointed at, not repeated; the merge of
-    shards (``collected_here=False``) shows it, as the shards' own output is elsewhere."""
+    """One line per ``(nodeid, message)`` of a gate whose evaluation failed. In the session
+    that ran it, pytest printed the error above (at collection, or as the test's error), so it is
+    pointed at, not repeated; the merge of shards (``collected_here=False``) shows its first
+    line, as the shards' own output is elsewhere."""
     def line(message: str) -> str:
-        if collected_here and message.startswith(COLLECTION_ERROR):
-            return "its marker or dataset is invalid (the collection error above)"
+        if collected_here:
+            return ("its marker or dataset is invalid (the collection error above)"
+                    if message.startswith(COLLECTION_ERROR) else "its evaluation failed (the error above)")
         return message.splitlines()[0] if message else "failed"
 
     return [f"error: {nodeid}: {line(message)}" for nodeid, message in errors]
@@ -165,11 +172,11 @@ def cache_lines(results, reports=()) -> list[str]:
 
 
 def render(results, *, decision: str, timings: dict, cache_events=(), reports=(), errors=(),
-           collected_here: bool = True) -> list[str]:
+           collected_here: bool = True, failed_tests: int = 0) -> list[str]:
     """All summary lines: compression reports, the table, notes, errors, timings, cache, the gate line.
 
     ``errors``: ``(nodeid, message)`` of the gates whose evaluation failed; ``collected_here``:
-    see :func:`error_lines`."""
+    see :func:`error_lines`; ``failed_tests``: see :func:`gate_line`."""
     lines = []
     for rep in reports:
         origin = "cached" if rep.cached else f"{rep.seconds:.1f}s"
@@ -185,5 +192,5 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
         lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     lines.extend(cache_lines(results, reports))
     lines.extend(cache_events)
-    lines.append(gate_line(results, decision, len(errors)))
+    lines.append(gate_line(results, decision, len(errors), failed_tests))
     return lines

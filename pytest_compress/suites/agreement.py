@@ -31,6 +31,7 @@ from typing import ClassVar
 import torch
 
 from ..compress.calibration import generated_text
+from ..engine.base import HIDDEN_STATES
 from ..metrics.agreement import (centered_energy_gap, kendall_tau_at_topk, mean_abs_energy_gap,
                                  spearman_at_topk, topk_jaccard)
 from .base import Metric, Suite
@@ -56,7 +57,7 @@ class LogitAgreement(Suite):
         ]
 
     def request(self, reference: list[dict] | None) -> dict:
-        """Keyword arguments of :meth:`HFEngine.next_token_logits` for this suite."""
+        """Keyword arguments of :meth:`Engine.next_token_logits` for this suite."""
         return {}
 
     def keep(self, stats: dict, reference: dict | None) -> dict:
@@ -122,6 +123,10 @@ class EffectiveRank(LogitAgreement):
     primary = "erank"
     defaults = {**LogitAgreement.defaults, "source": "logits"}
     param_rules = {"source": OneOf(("logits", "hidden"))}
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return frozenset({HIDDEN_STATES}) if self.params["source"] == "hidden" else frozenset()
 
     def request(self, reference):
         return {"erank": self.params["source"]}

@@ -73,6 +73,8 @@ class Suite(ABC):
     version: ClassVar[int] = 1
     #: True when :meth:`run` needs the baseline's raw outputs (agreement metrics).
     needs_reference: ClassVar[bool] = False
+    #: the optional engine capabilities (:data:`pytest_compress.engine.CAPABILITIES`) :meth:`run` uses
+    needs: frozenset[str] = frozenset()
     #: JSONL schema of user cases (``dataset=``); empty = the suite takes no user cases.
     case_fields: ClassVar[tuple[CaseField, ...]] = ()
     #: True for a suite that takes user cases only in a foreign format (:mod:`.formats`), no JSONL schema.

