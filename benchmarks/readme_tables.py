@@ -323,6 +323,38 @@ def render_llmcompressor(doc: dict) -> str:
     return "\n".join([head, "", *rows])
 
 
+def render_formats(doc: dict) -> str:
+    ours = next(r["versions"] for r in doc["runs"] if r["tool"] == "ours")
+    theirs = next(r["versions"] for r in doc["runs"] if r["tool"] == "llmcompressor")
+    m = doc["machine"]
+    head = (f"Measured {m['date_utc'][:10]} (`{doc['command']}`): ours at {_commit(m)}, torch {ours['torch']}, "
+            f"transformers {ours['transformers']}; llm-compressor {theirs['llmcompressor']} (compressed-tensors "
+            f"{theirs['compressed_tensors']}) in its own venv, transformers {theirs['transformers']}; "
+            f"{m['nproc']} cores ({m['cpu'] or 'CPU'}); SmolLM2 in fp32, perplexity on {doc['eval']['samples']} x "
+            f"{doc['eval']['seq_len']} tokens of {doc['eval']['source']} (uncompressed: "
+            f"{_ppl(doc['baseline_perplexity'])}), activations quantized where the scheme says.")
+    rows = ["| spec | llm-compressor scheme | weights bit-identical | largest difference | perplexity: ours | "
+            "llm-compressor |", "|---|---|---:|---|---:|---:|"]
+    for r in doc["rows"]:
+        steps = r["max_difference_in_grid_steps"]
+        worst = "none" if r["bit_identical"] == 1 else f"{steps:.2f} grid steps ({r['layers_differing']} layers)"
+        rows.append(f"| `{r['spec']}` | {r['scheme']} | {r['bit_identical']:.4%} | {worst} | "
+                    f"{_ppl(r['perplexity_ours'])} | {_ppl(r['perplexity_llmcompressor'])} |")
+    return "\n".join([head, "", *rows])
+
+
+def measure_formats(cache: Path, threads: int) -> Path:
+    from benchmarks.common import VENVS
+
+    out = RESULTS / "formats_vs_llmcompressor.json"
+    if not (VENVS / "llmc" / "bin" / "python").exists():
+        print(f"formats: no llm-compressor venv at {VENVS / 'llmc'}; rendering the kept {out.name} as it is",
+              flush=True)
+        return out
+    _run_module("benchmarks.formats_vs_llmcompressor", [f"--cache-dir={cache}", f"--threads={threads}"], threads)
+    return out
+
+
 @dataclass(frozen=True)
 class Block:
     """A README block: the measurement that writes its source file, and how it is rendered."""
@@ -334,7 +366,8 @@ class Block:
 
 MEASUREMENTS = {**{name: (lambda cache, threads, name=name: measure_session(name, cache, threads))
                    for name in SESSIONS},
-                "calibration": measure_calibration, "llmcompressor": measure_llmcompressor}
+                "calibration": measure_calibration, "llmcompressor": measure_llmcompressor,
+                "formats": measure_formats}
 BLOCKS = {
     "verdicts": Block("verdicts", KEPT / "verdicts.json", render_verdicts),
     "agreement": Block("agreement", KEPT / "agreement.json", render_agreement),
@@ -342,6 +375,7 @@ BLOCKS = {
     "calibration": Block("calibration", RESULTS / "compress_quality.json", render_calibration),
     "calibration_sources": Block("calibration", RESULTS / "compress_quality.json", render_calibration_sources),
     "llmcompressor": Block("llmcompressor", RESULTS / "compress_vs_llmcompressor.json", render_llmcompressor),
+    "formats": Block("formats", RESULTS / "formats_vs_llmcompressor.json", render_formats),
 }
 
 

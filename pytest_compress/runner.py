@@ -167,7 +167,7 @@ class GateRunner:
         source; ``model`` (the fp32 baseline) is what the ``model`` and ``mixed`` sources sample."""
         from .compress.registry import get_method
 
-        if not any(get_method(s.method).needs_calibration for s in spec.steps):
+        if not any(get_method(s.method)(s).needs_calibration for s in spec.steps):
             return None
         from .compress.calibration import DEFAULT_SOURCE, SOURCES, calibration_ids, load_calibration_file
 
@@ -182,7 +182,7 @@ class GateRunner:
         import json
 
         from .compress import compress
-        from .compress.api import measure
+        from .compress.api import attach_runtime, measure
         from .compress.layers import compressible_layers, set_weight_matrix
         from .compress.registry import LayerReport
         from .models import resolve_device, resolve_dtype
@@ -209,6 +209,7 @@ class GateRunner:
                     set_weight_matrix(module, tensors[name].float())
                 for name, param in _side_parameters(loaded.model, layers).items():
                     param.data.copy_(tensors[f"param:{name}"])
+                attach_runtime(loaded.model, spec)  # quantized activations / KV cache are not in the weights
                 saved = json.loads(meta["report"])
                 saved["layers"] = tuple(LayerReport(**l) for l in saved["layers"])
                 report = dataclasses.replace(measure(loaded.model, spec, 0.0), seconds=saved["seconds"],

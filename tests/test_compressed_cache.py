@@ -27,3 +27,21 @@ def test_the_calibration_used_is_named_in_the_report_fresh_or_cached(tmp_path):
     assert generated.calibration.startswith("generated-text(seed=0), 4x32 tokens, sha256 ")
     _, uncalibrated = GateRunner(config).compressed(parse_spec("rtn4"))
     assert uncalibrated.calibration == ""
+
+
+def test_runtime_quantization_is_attached_again_to_weights_read_from_the_cache(tmp_path):
+    # kv8's weights are the baseline's and w8a8's activation hooks are not weights: a cache that
+    # restored only tensors would serve (and fingerprint) a model without them
+    import torch
+
+    config = RunConfig(model="tiny", cache_dir=tmp_path)
+    ids = torch.arange(1, 17).unsqueeze(0)
+    runner = GateRunner(config)
+    for spec in ("kv8", "w8a8"):
+        fresh, _ = GateRunner(config).compressed(parse_spec(spec))
+        cached, report = GateRunner(config).compressed(parse_spec(spec))
+        assert report.cached and report.runtime_bits
+        assert cached.fingerprint == fresh.fingerprint != runner.baseline.fingerprint
+        with torch.no_grad():
+            assert torch.equal(cached.model(ids).logits, fresh.model(ids).logits)
+            assert not torch.equal(cached.model(ids).logits, runner.baseline.model(ids).logits)

@@ -44,6 +44,11 @@ def _provenance(name: str, doc: dict) -> list[tuple[str, ...]]:
         return [(f"torch {ours['torch']}", f"transformers {ours['transformers']}",
                  f"llm-compressor {theirs['llmcompressor']}", f"transformers {theirs['transformers']}",
                  doc["machine_at_end"]["git_commit"][:7])]
+    if name == "formats":
+        ours, theirs = ({r["tool"]: r["versions"] for r in doc["runs"]}[t] for t in ("ours", "llmcompressor"))
+        return [(f"torch {ours['torch']}", f"transformers {ours['transformers']}",
+                 f"llm-compressor {theirs['llmcompressor']}", f"compressed-tensors {theirs['compressed_tensors']}",
+                 doc["machine"]["git_commit"][:7], doc["command"])]
     runs = [r for r in doc["runs"] if name == "calibration_sources"
             or (r["calibration"]["name"], r["calibration"]["samples"]) == readme_tables.CALIBRATION_RUNS[0][:2]]
     return [(f"torch {r['measured_with']['versions']['torch']}",

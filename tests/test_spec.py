@@ -3,12 +3,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_compress.errors import CompressUsageError
-from pytest_compress.compress.forms import PrunerForm, QuantizerForm
+from pytest_compress.compress.forms import FormatForm, PrunerForm, QuantizerForm
 from pytest_compress.compress.registry import METHOD_ENTRIES
 from pytest_compress.spec import DEFAULT_GROUP_SIZE, CompressionSpec, MethodStep, parse_spec, parse_spec_list
 
 QUANTIZERS = sorted(n for n, e in METHOD_ENTRIES.items() if isinstance(e.form, QuantizerForm))
 PRUNERS = sorted(n for n, e in METHOD_ENTRIES.items() if isinstance(e.form, PrunerForm))
+FORMATS = sorted(n for n, e in METHOD_ENTRIES.items() if isinstance(e.form, FormatForm))
 
 
 def _quant_step(method, bits, group, sym, own):
@@ -25,7 +26,11 @@ prune_steps = st.one_of(
     st.builds(lambda m, nm: MethodStep(m, n_of_m=nm), st.sampled_from(PRUNERS),
               st.integers(2, 16).flatmap(lambda m: st.tuples(st.integers(1, m - 1), st.just(m)))),
 )
-specs = st.lists(st.one_of(quant_steps, prune_steps), max_size=3).map(lambda s: CompressionSpec(tuple(s)))
+format_steps = st.sampled_from(FORMATS).flatmap(lambda m: st.builds(
+    lambda flags: METHOD_ENTRIES[m].form.parse(m, "".join(f"-{f}" for f in flags)),
+    st.sets(st.sampled_from([o.flag for o in METHOD_ENTRIES[m].form.options] or [None])).map(
+        lambda s: sorted(f for f in s if f))))
+specs = st.lists(st.one_of(quant_steps, prune_steps, format_steps), max_size=3).map(lambda s: CompressionSpec(tuple(s)))
 
 
 @given(specs)
@@ -42,9 +47,18 @@ def test_format_is_canonical_under_case_and_spaces(spec):
     ("none", "none"), ("NONE", "none"), ("rtn4g128", "rtn4"), ("RTN4G128", "rtn4"), ("rtn8g0", "rtn8g0"),
     ("gptq4-act", "gptq4-act"), ("gptq3g64-act-sym", "gptq3g64-sym-act"), ("awq4", "awq4"),
     ("wanda50", "wanda50"), ("wanda2:4", "wanda2:4"), ("sparsegpt50+gptq4", "sparsegpt50+gptq4"),
+    ("FP8", "fp8"), ("fp8-w", "fp8-w"), ("w8a8-sq", "w8a8-sq"), ("NVFP4-A", "nvfp4-a"), ("mxfp4", "mxfp4"),
+    ("awq4+kv8", "awq4+kv8"), ("sparsegpt2:4+fp8", "sparsegpt2:4+fp8"), ("kvi4", "kvi4"), ("kvi8", "kvi8"),
 ])
 def test_canonical_forms(text, canonical):
     assert str(parse_spec(text)) == canonical
+
+
+def test_format_steps_fix_their_bits_and_groups():
+    steps = {name: parse_spec(name).steps[0] for name in ("fp8", "w8a8", "nvfp4", "mxfp4", "kv8")}
+    assert {n: (s.bits, s.group_size) for n, s in steps.items()} == {
+        "fp8": (8, 0), "w8a8": (8, 0), "nvfp4": (4, 16), "mxfp4": (4, 32), "kv8": (None, None)}
+    assert not steps["kv8"].is_quantizer and steps["kv8"].sparsity == 0
 
 
 def test_defaults_follow_the_papers():
@@ -58,7 +72,9 @@ def test_defaults_follow_the_papers():
     ("bogus", "unknown method"), ("rtn9", "2 to 8 bits"), ("rtn1", "2 to 8 bits"), ("awq4-act", "awq has no option -act (its options: -sym)"),
     ("wanda0", "1..99"), ("wanda100", "1..99"), ("wanda4:2", "N < M"), ("none+rtn4", "cannot be combined"),
     ("rtn4+", "empty step"), ("", "empty spec"), ("rtn", "does not fit"), ("gtpq4", "Did you mean 'gptq'"),
-    ("rtn4-sym-sym", "repeated flag"),
+    ("rtn4-sym-sym", "repeated flag"), ("fp8-a", "fp8 has no option -a (its options: -w)"),
+    ("kv8-w", "kv8 has no option -w (its options: none)"), ("nvfp4g32", "does not fit the form of nvfp4: nvfp4[-a]"),
+    ("kv4", "unknown method"),
 ])
 def test_bad_specs_name_the_problem_and_list_valid_forms(bad, fragment):
     with pytest.raises(CompressUsageError) as info:

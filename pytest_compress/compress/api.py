@@ -13,7 +13,6 @@ import torch
 from ..errors import CompressError, CompressWarning
 from .spec import CompressionSpec
 from .layers import compressible_layers, weight_matrix
-from .quantizer import bits_per_weight
 from .registry import CompressionContext, LayerReport, get_method
 
 
@@ -36,6 +35,9 @@ class CompressionReport:
         notes: what a method did other than asked, so nobody reads its result as the plain
             algorithm's: layers AWQ could not scale, Hessians that needed extra damping, ...
             (each :class:`~pytest_compress.errors.CompressWarning` a step raised, counted).
+        runtime_bits: bits per element the model runs at, scales counted, for what is
+            quantized while it runs: ``"activation"`` (inputs of the compressed layers) and
+            ``"kv"`` (KV-cache entries); empty for weight-only specs.
     """
 
     spec: str
@@ -47,6 +49,7 @@ class CompressionReport:
     cached: bool = False
     calibration: str = ""
     notes: tuple[str, ...] = ()
+    runtime_bits: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,9 +59,22 @@ class CompressionReport:
         return sum(l.rel_error for l in self.layers) / len(self.layers) if self.layers else 0.0
 
 
+def _methods(spec: CompressionSpec):
+    return [get_method(step.method)(step) for step in spec.steps]
+
+
+def attach_runtime(model, spec: CompressionSpec) -> None:
+    """Install what ``spec`` quantizes while the model runs (activations, KV cache) on a model
+    that already holds its compressed weights (e.g. read back from the cache)."""
+    for method in _methods(spec):
+        method.attach(model)
+
+
 def measure(model, spec: CompressionSpec, seconds: float, layers=(), cached=False) -> CompressionReport:
     """Measure sparsity, bits and packed size of ``model`` as compressed by ``spec``."""
-    quant = next((s for s in reversed(spec.steps) if s.is_quantizer), None)
+    methods = _methods(spec)
+    quant = next((m for m in reversed(methods) if m.step.is_quantizer), None)
+    pruned = any(s.sparsity > 0 for s in spec.steps)
     targets = compressible_layers(model)
     zeros = total = 0
     bits_sum = 0.0
@@ -72,9 +88,9 @@ def measure(model, spec: CompressionSpec, seconds: float, layers=(), cached=Fals
         total += n
         target_params.add(id(module.weight))
         if quant is not None:
-            bpw = bits_per_weight(quant.bits, quant.group_size, W.shape[1], quant.symmetric)
+            bpw = quant.bits_per_weight(W.shape[1])
             layer_bits = bpw * n
-        elif spec.steps:
+        elif pruned:
             bpw = 16.0
             layer_bits = 16.0 * (n - nz) + n
         else:
@@ -97,6 +113,7 @@ def measure(model, spec: CompressionSpec, seconds: float, layers=(), cached=Fals
         packed_bytes=int(packed_bits // 8),
         layers=tuple(layers),
         cached=cached,
+        runtime_bits={k: v for m in methods for k, v in m.runtime_bits(model).items()},
     )
 
 
@@ -128,13 +145,14 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
                 )
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", CompressWarning)
-                layers = method.apply(model, ctx)
+                layers = method.apply(model, ctx) or layers  # a runtime-only step leaves the weights' report
+                method.attach(model)
             for w in caught:
                 if issubclass(w.category, CompressWarning):
                     said[f"{step}: {w.message}"] += 1
                 else:  # not ours to summarise: pass it on as it was
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            if not step.is_quantizer:
+            if step.sparsity > 0:
                 ctx.zero_masks = {
                     name: weight_matrix(m) == 0 for name, m in compressible_layers(model).items()
                 }

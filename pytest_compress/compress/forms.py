@@ -1,7 +1,8 @@
 """The grammar fragments a compression method declares, and the frozen step they parse into.
 
 A method's registry entry names its form: :class:`QuantizerForm` (``<name><bits>[g<group>]``
-and flags) or :class:`PrunerForm` (``<name><percent>`` or ``<name><N>:<M>``). Options of a
+and flags), :class:`PrunerForm` (``<name><percent>`` or ``<name><N>:<M>``) or
+:class:`FormatForm` (a number format whose bits and groups the name fixes: ``fp8``, ``nvfp4-a``). Options of a
 method's own are :class:`Option` flags of its form (GPTQ's ``-act``), so a new method
 with a new option touches no shared code. Import-light: no torch here.
 """
@@ -151,3 +152,36 @@ class PrunerForm:
         if step.n_of_m is not None:
             return f"{step.method}{step.n_of_m[0]}:{step.n_of_m[1]}"
         return f"{step.method}{step.sparsity_pct}"
+
+
+@dataclass(frozen=True)
+class FormatForm:
+    """``<name>[-<option>...]``: a number format whose bits and groups its name fixes.
+
+    ``bits`` and ``group_size`` are the weights' (None for a step that leaves weights alone,
+    such as a KV-cache format); ``about`` says what the format is, for the valid forms.
+    """
+
+    about: str
+    bits: int | None = None
+    group_size: int | None = None
+    options: tuple[Option, ...] = ()
+
+    _REST = re.compile(r"^((?:-[a-z0-9]+)*)$")
+
+    def grammar(self, name: str) -> str:
+        return name + "".join(f"[-{o.flag}]" for o in self.options)
+
+    def describe(self) -> str:
+        return self.about + "".join(f", -{o.flag}: {o.help}" for o in self.options)
+
+    def parse(self, name: str, rest: str) -> MethodStep:
+        m = self._REST.match(rest)
+        if m is None:
+            raise FormError(f"{name + rest!r} does not fit the form of {name}: {self.grammar(name)}")
+        flags = _flags(m.group(1), tuple(o.flag for o in self.options), name)
+        return MethodStep(name, bits=self.bits, group_size=self.group_size, symmetric=self.bits is not None,
+                          options=frozenset(flags))
+
+    def text(self, step: MethodStep) -> str:
+        return step.method + "".join(f"-{o.flag}" for o in self.options if o.flag in step.options)

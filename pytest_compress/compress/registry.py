@@ -18,7 +18,9 @@ from typing import Callable, ClassVar
 
 from ..errors import CompressUsageError, NotBuiltError, did_you_mean
 from ..registry import Registry
-from .forms import MethodStep, Option, PrunerForm, QuantizerForm
+from .forms import FormatForm, MethodStep, Option, PrunerForm, QuantizerForm
+
+Form = QuantizerForm | PrunerForm | FormatForm
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class MethodEntry:
 
     module: str
     summary: str
-    form: QuantizerForm | PrunerForm
+    form: Form
     examples: str
 
 
@@ -42,13 +44,40 @@ METHOD_ENTRIES: dict[str, MethodEntry] = {
                              "sparsegpt50, sparsegpt2:4"),
     "magnitude": MethodEntry("pytest_compress.compress.magnitude", "magnitude pruning", PrunerForm(),
                              "magnitude50, magnitude2:4"),
+    "fp8": MethodEntry("pytest_compress.compress.fp8", "FP8",
+                       FormatForm("e4m3 weights, one scale per output channel; dynamic e4m3 activations, one "
+                                  "scale per token", bits=8, group_size=0,
+                                  options=(Option("w", "weights only"),)), "fp8, fp8-w"),
+    "w8a8": MethodEntry("pytest_compress.compress.w8a8", "INT8 W8A8",
+                        FormatForm("int8 weights, one scale per output channel; dynamic int8 activations, one "
+                                   "scale per token", bits=8, group_size=0,
+                                   options=(Option("sq", "SmoothQuant smoothing first (calibrated, alpha 0.5)"),)),
+                        "w8a8, w8a8-sq"),
+    "nvfp4": MethodEntry("pytest_compress.compress.fp4", "NVFP4",
+                         FormatForm("e2m1 weights in groups of 16, FP8 e4m3 group scales, a float32 scale per "
+                                    "tensor", bits=4, group_size=16,
+                                    options=(Option("a", "activations too, dynamic, as the format defines"),)),
+                         "nvfp4, nvfp4-a"),
+    "mxfp4": MethodEntry("pytest_compress.compress.fp4", "MXFP4",
+                         FormatForm("e2m1 weights in groups of 32, power-of-two (E8M0) group scales", bits=4,
+                                    group_size=32,
+                                    options=(Option("a", "activations too, dynamic, as the format defines"),)),
+                         "mxfp4, mxfp4-a"),
+    "kv8": MethodEntry("pytest_compress.compress.kv_cache", "FP8 KV cache",
+                       FormatForm("keys and values in e4m3, one scale per token and head"),
+                       "kv8, awq4+kv8"),
+    "kvi8": MethodEntry("pytest_compress.compress.kv_cache", "INT8 KV cache",
+                        FormatForm("keys and values in symmetric int8, one scale per token and head"), "kvi8"),
+    "kvi4": MethodEntry("pytest_compress.compress.kv_cache", "INT4 KV cache",
+                        FormatForm("keys and values in asymmetric int4, one scale and zero point per token and "
+                                   "head"), "kvi4"),
 }
 
 METHODS_REGISTRY = Registry("compression method", {name: e.module for name, e in METHOD_ENTRIES.items()})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def register_method(name: str, *, form: QuantizerForm | PrunerForm | None = None, summary: str = "",
+def register_method(name: str, *, form: Form | None = None, summary: str = "",
                     examples: str = ""):
     """Class decorator: register a :class:`CompressionMethod` under ``name``.
 
@@ -77,7 +106,7 @@ def method_names() -> tuple[str, ...]:
     return tuple(METHOD_ENTRIES)
 
 
-def method_form(name: str) -> QuantizerForm | PrunerForm:
+def method_form(name: str) -> Form:
     return METHOD_ENTRIES[name].form
 
 
@@ -128,14 +157,32 @@ class CompressionMethod(ABC):
     """
 
     name: ClassVar[str]
-    needs_calibration: ClassVar[bool] = False
+    needs_calibration: bool = False  # a method whose steps differ here makes it a property (w8a8-sq)
 
     def __init__(self, step: MethodStep):
         self.step = step
 
     @abstractmethod
     def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
-        """Compress ``model`` in place."""
+        """Compress ``model``'s weights in place."""
+
+    def attach(self, model) -> None:
+        """Install what this step does while the model runs (quantized activations, a quantized
+        KV cache; see :mod:`.runtime`). Called after :meth:`apply`, and again on a model whose
+        weights came from the cache; weight-only methods have nothing to attach."""
+
+    def bits_per_weight(self, cols: int) -> float | None:
+        """Storage bits per weight of a ``cols``-wide layer this step leaves quantized, scales
+        counted; None for a step that stores no quantized weights (pruning, KV cache)."""
+        from .quantizer import bits_per_weight  # torch: not at spec-parsing time
+
+        step = self.step
+        return bits_per_weight(step.bits, step.group_size, cols, step.symmetric) if step.is_quantizer else None
+
+    def runtime_bits(self, model) -> dict[str, float]:
+        """Bits per activation element (``"activation"``) or per KV-cache element (``"kv"``)
+        this step runs the model at, scales counted; empty for a weight-only step."""
+        return {}
 
 
 def get_method(name: str) -> type[CompressionMethod]:

@@ -73,7 +73,8 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
         "compression": [
             {"spec": c.spec, "seconds": c.seconds, "bits_per_weight": c.bits_per_weight, "sparsity": c.sparsity,
              "packed_bytes": c.packed_bytes, "cached": c.cached, "layers": len(c.layers),
-             "mean_layer_error": c.mean_layer_error, "calibration": c.calibration, "notes": list(c.notes)}
+             "mean_layer_error": c.mean_layer_error, "calibration": c.calibration, "notes": list(c.notes),
+             "runtime_bits": dict(c.runtime_bits)}
             for c in compression
         ],
         "results": [r.to_dict() for r in results],

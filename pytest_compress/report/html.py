@@ -20,7 +20,7 @@ import io
 import json
 import re
 
-from .terminal import COLUMNS, rows
+from .terminal import COLUMNS, rows, runtime_cell
 
 RANK_SUITE = "agreement.rank_correlation"
 _TAU_AT_K = re.compile(r"^tau(?:_k(\d+))?$")
@@ -167,7 +167,8 @@ def render_html(document: dict) -> str:
                      "<th>packed MiB</th><th>compressed</th></tr>")
         for c in document["compression"]:
             origin = "cached" if c["cached"] else f"{c['seconds']:.1f}s"
-            parts.append(f"<tr><td>{esc(c['spec'])}</td><td class='num'>{c['bits_per_weight']:.2f}</td>"
+            parts.append(f"<tr><td>{esc(c['spec'])}</td><td class='num'>{c['bits_per_weight']:.2f}"
+                         f"{esc(runtime_cell(c))}</td>"
                          f"<td class='num'>{c['sparsity']:.1%}</td><td class='num'>{c['packed_bytes'] / 2**20:.1f}</td>"
                          f"<td>{origin}</td></tr>")
         parts.append("</table>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .terminal import COLUMNS, rows
+from .terminal import COLUMNS, rows, runtime_cell
 
 
 def _escape(cell: str) -> str:
@@ -26,7 +26,7 @@ def render_markdown(document: dict) -> str:
         lines += ["| spec | bits/weight | sparsity | packed MiB | compressed |", "|---|---:|---:|---:|---|"]
         for c in document["compression"]:
             origin = "cached" if c["cached"] else f"{c['seconds']:.1f}s"
-            lines.append(f"| `{c['spec']}` | {c['bits_per_weight']:.2f} | {c['sparsity']:.1%} | "
+            lines.append(f"| `{c['spec']}` | {c['bits_per_weight']:.2f}{runtime_cell(c)} | {c['sparsity']:.1%} | "
                          f"{c['packed_bytes'] / 2**20:.1f} | {origin} |")
         lines.append("")
     lines.append("| " + " | ".join(COLUMNS) + " |")

@@ -12,6 +12,18 @@ from __future__ import annotations
 COLUMNS = ("spec", "suite.metric", "n", "baseline", "compressed", "drop", "95% CI", "resolves", "limit", "verdict")
 
 
+def runtime_text(runtime_bits: dict) -> str:
+    """``activations 8.03, KV cache 8.25 bits`` for what a spec quantizes while the model runs."""
+    names = {"activation": "activations", "kv": "KV cache"}
+    return ", ".join(f"{names.get(k, k)} {v:.2f}" for k, v in runtime_bits.items()) + " bits"
+
+
+def runtime_cell(compression: dict) -> str:
+    """`` (activations 8.03 bits)`` beside a report's bits/weight; empty for weight-only specs."""
+    bits = compression.get("runtime_bits")
+    return f" ({runtime_text(bits)})" if bits else ""
+
+
 def _number(value, fmt: str) -> str:
     return "n/a" if value is None or value != value else format(value, fmt)
 
@@ -181,7 +193,8 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
     for rep in reports:
         origin = "cached" if rep.cached else f"{rep.seconds:.1f}s"
         calibrated = f", calibration: {rep.calibration}" if rep.calibration else ""
-        lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight, sparsity {rep.sparsity:.1%}, "
+        runtime = f", runs with {runtime_text(rep.runtime_bits)}" if rep.runtime_bits else ""
+        lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight{runtime}, sparsity {rep.sparsity:.1%}, "
                      f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}{calibrated}")
         lines.extend(f"note: {note}" for note in rep.notes)
     lines.extend(table(results))

@@ -1,0 +1,120 @@
+"""What a compression does while the model runs: quantized activations and a quantized KV cache.
+
+Weight formats rewrite weights once; activation and KV-cache formats act on every forward.
+:func:`attach` installs them on an in-process model, so every engine that runs it (and
+every suite) measures their effect:
+
+* activations: a forward pre-hook on each compressible linear fake-quantizes its input,
+  one dynamic scale per token (FP8 e4m3, int8, or NVFP4/MXFP4 groups along the hidden
+  dimension), as the W8A8 / FP8-dynamic kernels do;
+* KV cache: an attention function (registered with transformers' ``AttentionInterface``)
+  fake-quantizes the keys (after rotary embedding) and values it is handed, one scale per
+  token and head (``kvi4``: asymmetric, a zero point too), then calls the model's own
+  attention. Each token is quantized alone, so quantizing the whole cache at every step
+  equals quantizing each entry once as it is written.
+
+What was attached is written into ``model.config`` (``pytest_compress_runtime``), so the
+weights fingerprint, and every cache key derived from it, tells the model from its
+baseline even when its weights are bit-identical (``kv8`` alone).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from .layers import compressible_layers
+from .number_formats import fake_quantize_fp4_tokens, fake_quantize_fp8, fake_quantize_int
+
+CONFIG_KEY = "pytest_compress_runtime"
+KV_ATTENTION = "pytest_compress_quantized_kv"
+
+#: runtime formats: name -> what it is (for the valid forms and the reports)
+ACTIVATION_FORMATS = {
+    "fp8": "FP8 e4m3, one scale per token",
+    "int8": "int8 symmetric, one scale per token",
+    "nvfp4": "NVFP4 groups of 16 along the hidden dimension, FP8 scales, a global scale per token",
+    "mxfp4": "MXFP4 groups of 32 along the hidden dimension, power-of-two scales",
+}
+KV_FORMATS = {
+    "fp8": "FP8 e4m3, one scale per token and head",
+    "int8": "int8 symmetric, one scale per token and head",
+    "int4": "int4 asymmetric, one scale and zero point per token and head",
+}
+
+
+def quantize_tokens(x: torch.Tensor, fmt: str) -> torch.Tensor:
+    """``x`` ``[..., dim]`` fake-quantized in ``fmt`` along its last dimension, in its own dtype."""
+    if fmt == "fp8":
+        out = fake_quantize_fp8(x)
+    elif fmt == "int8":
+        out = fake_quantize_int(x, 8)
+    elif fmt == "int4":
+        out = fake_quantize_int(x, 4, symmetric=False)
+    elif fmt in ("nvfp4", "mxfp4"):
+        out = fake_quantize_fp4_tokens(x, fmt)
+    else:
+        raise ValueError(f"unknown runtime format {fmt!r}")
+    return out.to(x.dtype)
+
+
+def runtime_settings(model) -> dict:
+    """What :func:`attach` put on ``model`` (empty for a model without runtime quantization)."""
+    return dict(getattr(getattr(model, "config", None), CONFIG_KEY, None) or {})
+
+
+def _record(model, **settings) -> None:
+    setattr(model.config, CONFIG_KEY, {**runtime_settings(model), **settings})
+
+
+def attach_activations(model, fmt: str) -> None:
+    """Quantize the input of every compressible linear to ``fmt`` at run time."""
+    if fmt not in ACTIVATION_FORMATS:
+        raise ValueError(f"unknown activation format {fmt!r}; known: {', '.join(ACTIVATION_FORMATS)}")
+    if runtime_settings(model).get("activations"):
+        return  # already attached (the weights came from the cache and attach ran again)
+
+    def hook(module, args):
+        return (quantize_tokens(args[0], fmt), *args[1:])
+
+    for module in compressible_layers(model).values():
+        module.register_forward_pre_hook(hook)
+    _record(model, activations=fmt)
+
+
+def _quantized_kv_attention(module, query, key, value, attention_mask, **kwargs):
+    settings = getattr(module.config, CONFIG_KEY)
+    fmt, inner = settings["kv_cache"], settings["attention"]
+    if inner == "eager":  # not in the interface: each modeling file defines its own
+        base = sys.modules[type(module).__module__].eager_attention_forward
+    else:
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+        base = ALL_ATTENTION_FUNCTIONS[inner]
+    return base(module, query, quantize_tokens(key, fmt), quantize_tokens(value, fmt), attention_mask, **kwargs)
+
+
+def attach_kv_cache(model, fmt: str) -> None:
+    """Quantize every key and value the attention reads to ``fmt`` (per token and head)."""
+    if fmt not in KV_FORMATS:
+        raise ValueError(f"unknown KV-cache format {fmt!r}; known: {', '.join(KV_FORMATS)}")
+    from transformers.modeling_utils import AttentionInterface
+
+    from ..errors import CompressError
+
+    config = model.config
+    current = getattr(config, "_attn_implementation", None) or "eager"
+    if current == KV_ATTENTION:
+        return
+    if current not in ("eager", "sdpa"):
+        raise CompressError(f"a quantized KV cache is simulated over eager or sdpa attention; this model runs "
+                            f"{current!r}: load it with attn_implementation='sdpa'")
+    AttentionInterface.register(KV_ATTENTION, _quantized_kv_attention)
+    _record(model, kv_cache=fmt, attention=current)
+    for sub in model.modules():  # composite configs: each sub-model reads its own config
+        sub_config = getattr(sub, "config", None)
+        if sub_config is not None and getattr(sub_config, "_attn_implementation", None) == current:
+            sub_config._attn_implementation = KV_ATTENTION
+            if sub_config is not config:
+                setattr(sub_config, CONFIG_KEY, getattr(config, CONFIG_KEY))
