@@ -21,6 +21,7 @@ file.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -39,6 +40,9 @@ from pytest_compress.spec import parse_spec
 
 SPECS = ["none", "rtn4g64", "gptq4g64", "awq4g64", "rtn4g96", "gptq4g96", "rtn4", "gptq4", "awq4",
          "magnitude50", "wanda50", "sparsegpt50", "magnitude2:4", "wanda2:4", "sparsegpt2:4"]
+#: the number formats and KV-cache steps (``--out benchmarks/results/formats_quality.json``)
+FORMAT_SPECS = ["none", "fp8", "fp8-w", "w8a8", "w8a8-sq", "nvfp4", "nvfp4-a", "mxfp4", "mxfp4-a", "kv8", "kvi8",
+                "kvi4"]
 EVAL_SEED = 1234
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -79,8 +83,8 @@ def main(argv: list[str] | None = None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model, tok = load()
-    original = {k: v.clone() for k, v in model.state_dict().items()}
+    pristine, tok = load()
+    model = pristine
     start = time.perf_counter()
     if Path(args.calibration).is_file():
         calib = load_calibration_file(args.calibration, tok, args.samples, args.seq_len)
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None):
                               "machine": machine()}}
     results = []
     for spec in args.specs.split(","):
-        model.load_state_dict(original)
+        # a fresh copy per spec: runtime steps (activations, KV cache) attach hooks that weights do not undo
+        model = copy.deepcopy(pristine)
         parsed = parse_spec(spec)
         start = time.perf_counter()
         if not parsed.is_none:
@@ -124,7 +129,8 @@ def save(args, meta: dict, results: list) -> None:
         out["runs"].remove(old)
         mine = {x["spec"] for x in results}
         run["results"] = [x for x in old["results"] if x["spec"] not in mine] + run["results"]
-    run["results"].sort(key=lambda x: SPECS.index(x["spec"]) if x["spec"] in SPECS else len(SPECS))
+    order = SPECS + [s for s in FORMAT_SPECS if s not in SPECS]
+    run["results"].sort(key=lambda x: order.index(x["spec"]) if x["spec"] in order else len(order))
     out["runs"].append(run)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -343,6 +343,16 @@ def render_formats(doc: dict) -> str:
     return "\n".join([head, "", *rows])
 
 
+def measure_formats_quality(cache: Path, threads: int) -> Path:
+    from benchmarks.compress_quality import FORMAT_SPECS
+
+    out = RESULTS / "formats_quality.json"
+    _run_module("benchmarks.compress_quality", ["--specs", ",".join(FORMAT_SPECS), "--threads", str(threads),
+                                                "--out", "benchmarks/results/formats_quality.json", "--fresh"],
+                threads)
+    return out
+
+
 def measure_formats(cache: Path, threads: int) -> Path:
     from benchmarks.common import VENVS
 
@@ -367,7 +377,7 @@ class Block:
 MEASUREMENTS = {**{name: (lambda cache, threads, name=name: measure_session(name, cache, threads))
                    for name in SESSIONS},
                 "calibration": measure_calibration, "llmcompressor": measure_llmcompressor,
-                "formats": measure_formats}
+                "formats": measure_formats, "formats_quality": measure_formats_quality}
 BLOCKS = {
     "verdicts": Block("verdicts", KEPT / "verdicts.json", render_verdicts),
     "agreement": Block("agreement", KEPT / "agreement.json", render_agreement),
@@ -376,6 +386,7 @@ BLOCKS = {
     "calibration_sources": Block("calibration", RESULTS / "compress_quality.json", render_calibration_sources),
     "llmcompressor": Block("llmcompressor", RESULTS / "compress_vs_llmcompressor.json", render_llmcompressor),
     "formats": Block("formats", RESULTS / "formats_vs_llmcompressor.json", render_formats),
+    "formats_quality": Block("formats_quality", RESULTS / "formats_quality.json", render_calibration),
 }
 
 

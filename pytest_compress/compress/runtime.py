@@ -105,16 +105,22 @@ def attach_kv_cache(model, fmt: str) -> None:
 
     config = model.config
     current = getattr(config, "_attn_implementation", None) or "eager"
-    if current == KV_ATTENTION:
+    if current.startswith(KV_ATTENTION):
         return
     if current not in ("eager", "sdpa"):
         raise CompressError(f"a quantized KV cache is simulated over eager or sdpa attention; this model runs "
                             f"{current!r}: load it with attn_implementation='sdpa'")
-    AttentionInterface.register(KV_ATTENTION, _quantized_kv_attention)
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+
+    name = f"{KV_ATTENTION}_{current}"
+    AttentionInterface.register(name, _quantized_kv_attention)
+    # transformers builds no attention mask at all for an implementation without a mask function
+    # (padding and cached prefixes would go unmasked): ours takes the inner attention's
+    AttentionMaskInterface.register(name, ALL_MASK_ATTENTION_FUNCTIONS[current])
     _record(model, kv_cache=fmt, attention=current)
     for sub in model.modules():  # composite configs: each sub-model reads its own config
         sub_config = getattr(sub, "config", None)
         if sub_config is not None and getattr(sub_config, "_attn_implementation", None) == current:
-            sub_config._attn_implementation = KV_ATTENTION
+            sub_config._attn_implementation = name
             if sub_config is not config:
                 setattr(sub_config, CONFIG_KEY, getattr(config, CONFIG_KEY))

@@ -85,7 +85,36 @@ def test_decoding_with_the_cache_equals_recomputing_everything(arch):
             out = model(ids[:, i:i + 1], cache=past, use_cache=True)
             past = out.past_key_values
     assert torch.allclose(out.logits[0, -1], full, atol=1e-5)
-    assert model.config._attn_implementation == KV_ATTENTION
+    assert model.config._attn_implementation == f"{KV_ATTENTION}_sdpa"
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_padding_is_masked_under_a_quantized_kv_cache(arch):
+    # transformers builds no mask for an attention implementation it has no mask function for:
+    # a left-padded row must still score as it does alone
+    model = tiny_model(arch)
+    compress(model, parse_spec("kv8"))
+    ids = calib(2, 10)
+    mask = torch.ones_like(ids)
+    mask[1, :4] = 0
+    with torch.no_grad():
+        batched = model(ids, attention_mask=mask, position_ids=(mask.cumsum(1) - 1).clamp(min=0)).logits[1, 4:]
+        alone = model(ids[1:, 4:]).logits[0]
+    assert torch.allclose(batched, alone, atol=1e-4)
+
+
+def test_the_engine_scores_choices_over_a_cached_context_as_it_does_unshared(tiny_loaded):
+    from pytest_compress.engine import HFEngine
+    from pytest_compress.engine.requests import ChoiceRequest
+
+    compress(tiny_loaded.model, parse_spec("kvi8"))
+    engine = HFEngine(tiny_loaded.model, tiny_loaded.tokenizer)
+    requests = [ChoiceRequest("The key of room four is", (" blue and small", " red", " a green one")),
+                ChoiceRequest("Say yes:", (" yes indeed it is", " no"))]
+    with torch.no_grad():
+        shared, unshared = engine.score_choices(requests), engine.score_choices_unshared(requests)
+    for a, b in zip(shared, unshared):
+        assert [s.logprob for s in a] == pytest.approx([s.logprob for s in b], abs=1e-3)
 
 
 def test_kv_quantization_moves_the_logits_by_more_at_fewer_bits():

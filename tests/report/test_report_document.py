@@ -145,3 +145,21 @@ def test_a_report_names_what_each_errored_gate_said():
     doc = build_document([], config=CONFIG, errors=errors)
     assert "error: test_x.py::test_a[rtn4]: dataset missing.jsonl: no such file" in doc["notes"]
     assert doc["gate"].startswith("Compression gate FAILED: 1 gate could not be evaluated")
+
+
+def test_what_runs_quantized_is_counted_beside_the_weights_in_every_report():
+    from pytest_compress.compress.api import CompressionReport
+    from pytest_compress.report.terminal import render
+
+    report = CompressionReport("awq4+kv8", 80.0, 4.17, 0.0, 1 << 20, runtime_bits={"kv": 8.25})
+    w8a8 = CompressionReport("w8a8", 3.0, 8.02, 0.0, 1 << 20, runtime_bits={"activation": 8.0449})
+    lines = render([], decision="lenient", timings={}, reports=[report, w8a8])
+    assert lines[0].startswith("awq4+kv8: 4.17 bits/weight, runs with KV cache 8.25 bits, sparsity 0.0%")
+    assert lines[1].startswith("w8a8: 8.02 bits/weight, runs with activations 8.04 bits, sparsity")
+    document = build_document([], config={}, compression=[report, w8a8])
+    compression_schema = {"$defs": schema()["$defs"], **schema()["$defs"]["compression"]}
+    for entry in document["compression"]:
+        assert list(jsonschema.Draft202012Validator(compression_schema).iter_errors(entry)) == []
+    assert document["compression"][0]["runtime_bits"] == {"kv": 8.25}
+    assert "| `awq4+kv8` | 4.17 (KV cache 8.25 bits) |" in render_markdown(document)
+    assert "4.17 (KV cache 8.25 bits)</td>" in render_html(document)
