@@ -47,6 +47,8 @@ SESSIONS = {
     "verdicts": ["--compress=none,rtn8,rtn2"],
     "agreement": ["--compress=rtn8,rtn4,rtn3,rtn2", "--compress-suites=agreement.*"],
     "awq4": ["--compress=awq4"],
+    "formats_session": ["--compress=fp8,nvfp4,awq4+kv8", "--compress-suites=needle,tool_use"],
+    "kv_needle": ["--compress=kv8,kvi8,kvi4", "--compress-suites=needle", "--compress-cases=144"],
 }
 BLOCK = re.compile(r"(<!-- measured:(?P<name>[a-z0-9_]+) -->\n)(.*?)(<!-- /measured:(?P=name) -->)", re.DOTALL)
 
@@ -207,17 +209,38 @@ def render_agreement(doc: dict) -> str:
     return "\n".join([_environment(doc), "", *rows])
 
 
+def _drop_rows(doc: dict) -> list[str]:
+    """One row per spec x gated metric: scores, drop with its 95% interval, limit, verdict."""
+    rows = ["| spec | metric (n) | baseline | compressed | drop | 95% interval | limit | verdict |",
+            "|---|---|---|---|---|---|---|---|"]
+    for spec, metrics in _metrics(doc).items():
+        for name, m in metrics.items():
+            if m["verdict"] == "ungated":
+                continue
+            lo, hi = m["interval"]
+            limit = ", ".join(f"{k}={v:g}" for k, v in m["limit"].items())
+            rows.append(f"| {spec} | `{name}` ({m['n']}) | {_num(m['baseline'])} | {_num(m['compressed'])} | "
+                        f"{m['drop']:+.3f} | [{lo:+.3f}, {hi:+.3f}] | {limit} | {_verdict(m)} |")
+    return rows
+
+
+def _compression_lines(doc: dict) -> list[str]:
+    """Each spec's cost as the session printed it (bits counted with scales, what runs quantized)."""
+    from pytest_compress.report.terminal import runtime_text
+
+    return [f"- `{c['spec']}`: {c['bits_per_weight']:.2f} bits/weight"
+            + (f", runs with {runtime_text(c['runtime_bits'])}" if c.get("runtime_bits") else "")
+            for c in doc["compression"]]
+
+
+def render_drops(doc: dict) -> str:
+    return "\n".join([_environment(doc), "", *_counts(doc), "", *_compression_lines(doc), "", *_drop_rows(doc)])
+
+
 def render_awq4(doc: dict) -> str:
-    (spec, metrics), = _metrics(doc).items()
-    rows = ["| metric (n) | baseline | awq4 | drop | 95% interval | limit | verdict |", "|---|---|---|---|---|---|---|"]
-    for name, m in metrics.items():
-        if m["verdict"] == "ungated":
-            continue
-        lo, hi = m["interval"]
-        limit = ", ".join(f"{k}={v:g}" for k, v in m["limit"].items())
-        rows.append(f"| `{name}` ({m['n']}) | {_num(m['baseline'])} | {_num(m['compressed'])} | "
-                    f"{m['drop']:+.3f} | [{lo:+.3f}, {hi:+.3f}] | {limit} | {_verdict(m)} |")
+    rows = _drop_rows(doc)
     compression = doc["compression"][0]
+    spec = compression["spec"]
     cost = (f"`{spec}`: {compression['bits_per_weight']:.2f} bits/weight, "
             f"{compression['packed_bytes'] / 2**20:.1f} MiB packed; calibration {compression['calibration']}")
     notes = [f"- note: {note}" for note in compression["notes"]]  # what the method did besides the plain algorithm
@@ -382,6 +405,8 @@ BLOCKS = {
     "verdicts": Block("verdicts", KEPT / "verdicts.json", render_verdicts),
     "agreement": Block("agreement", KEPT / "agreement.json", render_agreement),
     "awq4": Block("awq4", KEPT / "awq4.json", render_awq4),
+    "formats_session": Block("formats_session", KEPT / "formats_session.json", render_verdicts),
+    "kv_needle": Block("kv_needle", KEPT / "kv_needle.json", render_drops),
     "calibration": Block("calibration", RESULTS / "compress_quality.json", render_calibration),
     "calibration_sources": Block("calibration", RESULTS / "compress_quality.json", render_calibration_sources),
     "llmcompressor": Block("llmcompressor", RESULTS / "compress_vs_llmcompressor.json", render_llmcompressor),
