@@ -60,6 +60,19 @@ def machine() -> dict:
     }
 
 
+def measured_with(command: str) -> dict:
+    """The command, library versions and machine a result file was measured with."""
+    import numpy
+    import scipy
+
+    from pytest_compress import __version__
+
+    return {"command": command,
+            "versions": {"pytest_compress": __version__, "python": platform.python_version(), "torch": torch.__version__,
+                         "numpy": numpy.__version__, "scipy": scipy.__version__},
+            "machine": machine()}
+
+
 def _git_commit() -> str:
     try:
         out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)

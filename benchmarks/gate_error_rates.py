@@ -53,13 +53,14 @@ budgets differ only in how many cases they may use. Writes
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from benchmarks.common import machine, write_result
+from benchmarks.common import measured_with, write_result
 from pytest_compress.gate import ALPHA, Check, checks_for, family_statuses, replay_gate
 from pytest_compress.limits import resolve_limit
 from pytest_compress.runner import default_rules
@@ -500,7 +501,9 @@ def main(argv: list[str] | None = None) -> dict:
         "gates": [{"suite": g.suite, "metric": gm.metric.name, "key": ch.key, "bound": ch.bound,
                    "binary": gm.metric.binary, "cap": g.cap} for g in gates for gm in g.metrics for ch in gm.checks],
         "scenarios": scenarios, "wrong_verdicts": wrong, "headline": headline(scenarios, wrong),
-        "wall_seconds": time.perf_counter() - start, "machine_at_end": machine(),
+        "wall_seconds": time.perf_counter() - start,
+        "measured_with": measured_with(" ".join(["python -m benchmarks.gate_error_rates",
+                                                 *(sys.argv[1:] if argv is None else argv)])),
     }
     print(f"wall {payload['wall_seconds']:.0f}s; wrote {write_result(NAME, payload)}")
     return payload

@@ -366,6 +366,76 @@ def render_formats(doc: dict) -> str:
     return "\n".join([head, "", *rows])
 
 
+def measure_gate_stats(cache: Path, threads: int) -> Path:
+    _run_module("benchmarks.gate_error_rates", [], threads)
+    return RESULTS / "gate_error_rates.json"
+
+
+def measure_coverage(cache: Path, threads: int) -> Path:
+    _run_module("benchmarks.interval_coverage", [], threads)
+    return RESULTS / "interval_coverage.json"
+
+
+def _measured_by(doc: dict, tail: str = "") -> str:
+    """The opening line of a simulation's block, from its ``measured_with``."""
+    m, v = doc["measured_with"]["machine"], doc["measured_with"]["versions"]
+    return (f"Measured {m['date_utc'][:10]} (`{doc['measured_with']['command']}`{tail}): pytest-compress "
+            f"{v['pytest_compress']} at {_commit(m)}, Python {v['python']}, numpy {v['numpy']}, scipy {v['scipy']}; "
+            f"{m['nproc']} cores ({m['cpu'] or 'CPU'}).")
+
+
+def _p(x: float) -> str:
+    return "0" if x == 0 else "1" if x == 1 else f"{x:.3f}"
+
+
+def _rate(r: dict, interval: bool = True) -> str:
+    lo, hi = r["wilson_95"]
+    return _p(r["rate"]) + (f" [{_p(lo)}, {_p(hi)}]" if interval else "")
+
+
+def render_gate_error_rates(doc: dict) -> str:
+    sc, head, budgets = doc["scenarios"], doc["headline"], ("cap20", "default", "large")
+    targets = len(sc["drop_twice_limit"]["targets"])
+
+    def row(truth: str, counted: str, cell) -> str:
+        return f"| {truth} | {counted} | " + " | ".join(cell(b) for b in budgets) + " |"
+
+    ctd = sc["cases_to_decide"]
+    rows = [
+        f"| truth (every session: the whole default family) | what is counted | cap {doc['budgets']['cap20']} per "
+        f"gate | default caps | cap {doc['budgets']['large']} |", "|---|---|---|---|---|",
+        row("`none` control (identical models)", "sessions with any decided fail / all decided pass",
+            lambda b: f"{_rate(sc['none'][b]['p_any_fail'], False)} / {_rate(sc['none'][b]['p_all_pass'], False)}"),
+        row("equal accuracy: every drop 0, discordance 0.2", "sessions with no decided fail (target >= 0.95)",
+            lambda b: _rate(sc["equal"][b]["p_no_decided_fail"])),
+        row("", "sessions with every check decided pass", lambda b: _rate(sc["equal"][b]["p_all_pass"], False)),
+        row("", "checks inconclusive; cases drawn per gate",
+            lambda b: f"{sc['equal'][b]['mean_fraction_inconclusive']:.0%}; {sc['equal'][b]['mean_cases_per_gate']:.0f}"),
+        row("one binary or score metric at twice its limit, the rest equal",
+            f"that check decided fail, worst / mean of {targets} targets (target >= 0.90)",
+            lambda b: f"{_p(head[f'drop_twice_limit.{b}.min_power'])} / {_p(head[f'drop_twice_limit.{b}.mean_power'])}"),
+        row("", "any other check decided fail", lambda b: _p(head[f"drop_twice_limit.{b}.max_p_other_decided_fail"])),
+        row("every drop exactly at its limit", "sessions with any decided pass (target <= 0.025)",
+            lambda b: _rate(sc["at_limit"][b]["p_any_false_pass"])),
+        row("", "sessions with any decided fail (<= 0.025)", lambda b: _rate(sc["at_limit"][b]["p_any_fail"])),
+        f"| one check, drop 0, discordance 0.2, capped at its stated \"cases to decide\" ({ctd['n_to_decide']}) | "
+        f"decided pass (stated: 80%) | | {_rate(ctd['p_decided_pass'])} | |",
+    ]
+    tail = (f", seed {doc['seed']}, {doc['reps']} sessions per scenario, a family of {doc['family_size']} checks, "
+            f"{doc['wall_seconds']:.0f} s")
+    return "\n".join([_measured_by(doc, tail), "", *rows])
+
+
+def render_coverage(doc: dict) -> str:
+    rows = ["| n | discordance | 50/50 | 75/25 | all losses |", "|---|---|---|---|---|"]
+    cells: dict = {}
+    for r in doc["rows"]:
+        cells.setdefault((r["n"], r["discordance"]), {})[r["loss_share"]] = r["coverage"]
+    for (n, disc), by_share in cells.items():
+        rows.append(f"| {n} | {disc:g} | " + " | ".join(f"{by_share[s]:.3f}" for s in (0.5, 0.75, 1.0)) + " |")
+    return "\n".join([_measured_by(doc), "", *rows])
+
+
 def measure_formats_quality(cache: Path, threads: int) -> Path:
     from benchmarks.compress_quality import FORMAT_SPECS
 
@@ -400,7 +470,8 @@ class Block:
 MEASUREMENTS = {**{name: (lambda cache, threads, name=name: measure_session(name, cache, threads))
                    for name in SESSIONS},
                 "calibration": measure_calibration, "llmcompressor": measure_llmcompressor,
-                "formats": measure_formats, "formats_quality": measure_formats_quality}
+                "formats": measure_formats, "formats_quality": measure_formats_quality,
+                "gate_stats": measure_gate_stats, "coverage": measure_coverage}
 BLOCKS = {
     "verdicts": Block("verdicts", KEPT / "verdicts.json", render_verdicts),
     "agreement": Block("agreement", KEPT / "agreement.json", render_agreement),
@@ -412,6 +483,8 @@ BLOCKS = {
     "llmcompressor": Block("llmcompressor", RESULTS / "compress_vs_llmcompressor.json", render_llmcompressor),
     "formats": Block("formats", RESULTS / "formats_vs_llmcompressor.json", render_formats),
     "formats_quality": Block("formats_quality", RESULTS / "formats_quality.json", render_calibration),
+    "gate_error_rates": Block("gate_stats", RESULTS / "gate_error_rates.json", render_gate_error_rates),
+    "coverage": Block("coverage", RESULTS / "interval_coverage.json", render_coverage),
 }
 
 

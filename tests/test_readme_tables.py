@@ -44,6 +44,10 @@ def _provenance(name: str, doc: dict) -> list[tuple[str, ...]]:
         return [(f"torch {ours['torch']}", f"transformers {ours['transformers']}",
                  f"llm-compressor {theirs['llmcompressor']}", f"transformers {theirs['transformers']}",
                  doc["machine_at_end"]["git_commit"][:7])]
+    if name in ("gate_error_rates", "coverage"):
+        m, v = doc["measured_with"]["machine"], doc["measured_with"]["versions"]
+        return [(f"Python {v['python']}", f"numpy {v['numpy']}", f"scipy {v['scipy']}", m["git_commit"][:7],
+                 doc["measured_with"]["command"])]
     if name == "formats":
         ours, theirs = ({r["tool"]: r["versions"] for r in doc["runs"]}[t] for t in ("ours", "llmcompressor"))
         return [(f"torch {ours['torch']}", f"transformers {ours['transformers']}",

@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["DropEstimate", "estimate_drop", "tango_z", "bootstrap_one_sided", "holm"]
+__all__ = ["DropEstimate", "estimate_drop", "tango_z", "bootstrap_one_sided", "holm", "exact_coverage"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,18 @@ def _bca_level(boots_row, z0, a, value, n):
     den = 1.0 + a * w
     t = w / den if den > 0 else math.copysign(np.inf, w)
     return float(stats.t.cdf((t - z0) / _expand(n), n - 1))
+
+
+def exact_coverage(n: int, p_lose: float, p_win: float, confidence: float = 0.95) -> float:
+    """How often the interval :func:`estimate_drop` shows for ``n`` paired 0/1 cases holds the true
+    drop ``p_lose - p_win``, summed exactly over every (losses, wins) count (no Monte Carlo error)."""
+    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    possible = b + c <= n
+    b, c = b[possible], c[possible]
+    pr = np.exp(stats.multinomial.logpmf(np.stack([b, c, n - b - c], 1), n, [p_lose, p_win, 1 - p_lose - p_win]))
+    low, high = _tango_interval(b, c, n, confidence)
+    truth = p_lose - p_win
+    return float(pr[(low <= truth) & (truth <= high)].sum())
 
 
 def estimate_drop(baseline, compressed, *, higher_is_better: bool = True, binary: bool | None = None,

@@ -134,15 +134,24 @@ COVERAGE_GRID = [(n, disc, share) for n in (20, 50, 200) for disc in (0.05, 0.2,
 
 @pytest.mark.parametrize("n,disc,share", COVERAGE_GRID)
 def test_binary_interval_exact_coverage_grid(n, disc, share):
-    b, c, pr = _trinomial(n, disc * share, disc * (1 - share))
-    low, high = P._tango_interval(b, c, n, 0.95)
-    truth = disc * (2 * share - 1)
-    coverage = pr[(low <= truth) & (truth <= high)].sum()
+    coverage = P.exact_coverage(n, disc * share, disc * (1 - share))
     assert coverage >= 0.93
     # With fewer than ~10 expected discordant pairs any interval that keeps 93% everywhere must
     # over-cover (a handful of pairs cannot reject anything); from there on it is near nominal.
     if n * disc >= 10:
         assert coverage <= 0.975
+
+
+@pytest.mark.parametrize("n,p_lose,p_win", [(20, 0.1, 0.1), (50, 0.2, 0.0), (37, 0.05, 0.01)])
+def test_exact_coverage_is_the_interval_estimate_drop_shows_summed_over_every_data_set(n, p_lose, p_win):
+    b, c, pr = _trinomial(n, p_lose, p_win)
+    covered = 0.0
+    for bi, ci, p in zip(b, c, pr):  # each data set through the public estimator
+        base = np.r_[np.ones(bi), np.zeros(ci), np.ones(n - bi - ci)]
+        comp = np.r_[np.zeros(bi), np.ones(ci), np.ones(n - bi - ci)]
+        est = P.estimate_drop(base, comp, binary=True)
+        covered += p * (est.low <= p_lose - p_win <= est.high)
+    assert P.exact_coverage(n, p_lose, p_win) == pytest.approx(covered, abs=1e-9)
 
 
 @pytest.mark.parametrize("n,p_lose,p_win", [(200, 0.10, 0.05), (200, 0.05, 0.05), (100, 0.03, 0.01), (500, 0.2, 0.1)])
