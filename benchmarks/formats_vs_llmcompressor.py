@@ -4,7 +4,9 @@
 
 Each spec is compressed by both tools in a fresh process (llm-compressor from its own venv,
 see shared/PEERS.md) from the same fp32 SmolLM2 directory, with the matching preset scheme
-(FP8_DYNAMIC, W8A8, NVFP4A16, MXFP4A16). Each worker writes every decoder linear's
+(FP8_DYNAMIC, W8A8, NVFP4A16, MXFP4A16; ``w8a8-sq`` beside llm-compressor's SmoothQuantModifier
+before W8A8, calibrated on the same 8 x 256 ids: its smoothing statistics differ from the
+paper's, which ours follows, so that row compares perplexity, not bits). Each worker writes every decoder linear's
 dequantized weight (llm-compressor's through compressed-tensors' own ``fake_quantize`` of
 its stored scales) and measures perplexity on the same held-out standard-library docstrings
 with the activations quantized as the scheme says. The orchestrator compares the weights
@@ -29,7 +31,10 @@ from benchmarks.common import VENVS, machine, perplexity, run_json_worker, set_t
 
 NAME = "formats_vs_llmcompressor"
 #: our spec -> llm-compressor's preset scheme of the same format
-SCHEMES = {"fp8": "FP8_DYNAMIC", "w8a8": "W8A8", "nvfp4": "NVFP4A16", "mxfp4": "MXFP4A16"}
+SCHEMES = {"fp8": "FP8_DYNAMIC", "w8a8": "W8A8", "w8a8-sq": "W8A8", "nvfp4": "NVFP4A16", "mxfp4": "MXFP4A16"}
+#: specs whose llm-compressor recipe smooths first (SmoothQuantModifier, strength 0.5, its default
+#: norm -> q/k/v and norm -> gate/up mappings); both tools calibrate on the same ids
+SMOOTHED = {"w8a8-sq"}
 
 
 def _decoder_linears(model):
@@ -65,7 +70,7 @@ def worker(argv: list[str]) -> None:
         from pytest_compress.compress import compress
         from pytest_compress.spec import parse_spec
 
-        compress(model, parse_spec(args.spec))
+        compress(model, parse_spec(args.spec), calibration=calib)
         weights = {n: m.weight.detach().float().clone() for n, m in _decoder_linears(model).items()}
     else:
         from datasets import Dataset
@@ -74,8 +79,13 @@ def worker(argv: list[str]) -> None:
 
         rows = calib.tolist()
         dataset = Dataset.from_dict({"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows]})
+        recipe = [QuantizationModifier(targets=["Linear"], scheme=SCHEMES[args.spec], ignore=["lm_head"])]
+        if args.spec in SMOOTHED:
+            from llmcompressor.modifiers.transform.smoothquant import SmoothQuantModifier
+
+            recipe.insert(0, SmoothQuantModifier(smoothing_strength=0.5))
         oneshot(model=model, dataset=dataset, num_calibration_samples=len(rows), max_seq_length=calib.shape[1],
-                recipe=QuantizationModifier(targets=["Linear"], scheme=SCHEMES[args.spec], ignore=["lm_head"]))
+                recipe=recipe)
         with torch.no_grad():
             weights = {n: _dequantized_llmcompressor(m) for n, m in _decoder_linears(model).items()}
     seconds = time.perf_counter() - start
@@ -95,7 +105,7 @@ def worker(argv: list[str]) -> None:
 
 def grid_step(reference: torch.Tensor, spec: str, scale_of: torch.Tensor) -> torch.Tensor:
     """The spacing of the format's grid at each reference value (for counting differences in steps)."""
-    if spec == "w8a8":
+    if spec.startswith("w8a8"):
         return scale_of.expand_as(reference)
     mag = (reference / scale_of).abs()
     if spec == "fp8":  # e4m3: 3 mantissa bits; subnormal spacing 2^-9
@@ -122,7 +132,7 @@ def compare(spec: str, ours: dict, theirs: dict) -> dict:
                 G = R.reshape(R.shape[0], -1, group)
                 scale = (G.abs().amax(-1, keepdim=True) / 6).clamp(min=1e-30).expand_as(G).reshape(R.shape)
             else:
-                top = 448.0 if spec == "fp8" else 127.5
+                top = 448.0 if spec == "fp8" else 127.5  # the int8 grid's top, as compressed-tensors writes it
                 scale = (R.abs().amax(1, keepdim=True) / top).clamp(min=1e-30)
             steps = ((W - R).abs() / grid_step(R, spec, scale))[~equal]
             worst_steps = max(worst_steps, float(steps.max()))
