@@ -76,9 +76,10 @@ def measured_with(command: str) -> dict:
 def _git_commit() -> str:
     try:
         out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
-        # the benchmarks' own result files do not make a measurement's code dirty
+        # the benchmarks' own result files and the README they render do not make a measurement's code dirty
         dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)benchmarks/results"], capture_output=True, text=True).stdout.strip()
+                                ".", ":(exclude)benchmarks/results", ":(exclude)README.md"],
+                               capture_output=True, text=True).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "")
     except OSError:
         return ""
