@@ -24,6 +24,7 @@ import sys
 
 import torch
 
+from ..errors import CompressError
 from .layers import compressible_layers
 from .number_formats import fake_quantize_fp4_tokens, fake_quantize_fp8, fake_quantize_int
 
@@ -68,12 +69,23 @@ def _record(model, **settings) -> None:
     setattr(model.config, CONFIG_KEY, {**runtime_settings(model), **settings})
 
 
+def _already(model, key: str, fmt: str) -> bool:
+    """True when ``fmt`` is attached for ``key`` (attaching again changes nothing); a different
+    format there is a spec that asks for two at once, refused rather than one silently kept."""
+    attached = runtime_settings(model).get(key)
+    if attached is not None and attached != fmt:
+        what = {"activations": "activations", "kv_cache": "the KV cache"}[key]
+        raise CompressError(f"a spec quantizes {what} in one format only: {attached} is attached and {fmt} "
+                            "was asked for too; keep one of the two steps")
+    return attached == fmt
+
+
 def attach_activations(model, fmt: str) -> None:
     """Quantize the input of every compressible linear to ``fmt`` at run time."""
     if fmt not in ACTIVATION_FORMATS:
         raise ValueError(f"unknown activation format {fmt!r}; known: {', '.join(ACTIVATION_FORMATS)}")
-    if runtime_settings(model).get("activations"):
-        return  # already attached (the weights came from the cache and attach ran again)
+    if _already(model, "activations", fmt):
+        return
 
     def hook(module, args):
         return (quantize_tokens(args[0], fmt), *args[1:])
@@ -101,12 +113,10 @@ def attach_kv_cache(model, fmt: str) -> None:
         raise ValueError(f"unknown KV-cache format {fmt!r}; known: {', '.join(KV_FORMATS)}")
     from transformers.modeling_utils import AttentionInterface
 
-    from ..errors import CompressError
-
+    if _already(model, "kv_cache", fmt):
+        return
     config = model.config
     current = getattr(config, "_attn_implementation", None) or "eager"
-    if current.startswith(KV_ATTENTION):
-        return
     if current not in ("eager", "sdpa"):
         raise CompressError(f"a quantized KV cache is simulated over eager or sdpa attention; this model runs "
                             f"{current!r}: load it with attn_implementation='sdpa'")

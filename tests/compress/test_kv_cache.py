@@ -140,3 +140,14 @@ def test_a_kv_step_stacks_after_a_weight_method_and_attaching_twice_changes_noth
         attach_runtime(tiny_llama, parse_spec("rtn4g16+kv8"))
         assert torch.equal(tiny_llama(ids).logits, once)
     assert getattr(tiny_llama.config, CONFIG_KEY) == {"kv_cache": "fp8", "attention": "sdpa"}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("kv8+kvi4", "a spec quantizes the KV cache in one format only: fp8 is attached and int4 was asked for too"),
+    ("fp8+w8a8", "a spec quantizes activations in one format only: fp8 is attached and int8 was asked for too"),
+])
+def test_two_runtime_formats_of_one_kind_are_refused_not_one_silently_kept(tiny_llama, spec, message):
+    from pytest_compress.errors import CompressError
+
+    with pytest.raises(CompressError, match=message):
+        compress(tiny_llama, parse_spec(spec))
