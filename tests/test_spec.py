@@ -30,7 +30,14 @@ format_steps = st.sampled_from(FORMATS).flatmap(lambda m: st.builds(
     lambda flags: METHOD_ENTRIES[m].form.parse(m, "".join(f"-{f}" for f in flags)),
     st.sets(st.sampled_from([o.flag for o in METHOD_ENTRIES[m].form.options] or [None])).map(
         lambda s: sorted(f for f in s if f))))
-specs = st.lists(st.one_of(quant_steps, prune_steps, format_steps), max_size=3).map(lambda s: CompressionSpec(tuple(s)))
+def _one_format_per_runtime_kind(steps) -> bool:
+    kinds = [METHOD_ENTRIES[s.method].form.runtime_kind(s) for s in steps]
+    kinds = [k for k in kinds if k]
+    return len(kinds) == len(set(kinds))
+
+
+specs = st.lists(st.one_of(quant_steps, prune_steps, format_steps), max_size=3).filter(
+    _one_format_per_runtime_kind).map(lambda s: CompressionSpec(tuple(s)))
 
 
 @given(specs)
@@ -54,6 +61,16 @@ def test_canonical_forms(text, canonical):
     assert str(parse_spec(text)) == canonical
 
 
+def test_what_acts_at_run_time_is_the_form_s_to_say():
+    kinds = {text: METHOD_ENTRIES[s.method].form.runtime_kind(s)
+             for text in ("fp8", "fp8-w", "w8a8", "nvfp4", "nvfp4-a", "mxfp4-a", "kvi4", "rtn4", "wanda50")
+             for s in parse_spec(text).steps}
+    assert kinds == {"fp8": "activations", "fp8-w": None, "w8a8": "activations", "nvfp4": None,
+                     "nvfp4-a": "activations", "mxfp4-a": "activations", "kvi4": "kv_cache", "rtn4": None,
+                     "wanda50": None}
+    assert str(parse_spec("fp8-w+w8a8+kv8")) == "fp8-w+w8a8+kv8"  # one format of each kind stacks
+
+
 def test_format_steps_fix_their_bits_and_groups():
     steps = {name: parse_spec(name).steps[0] for name in ("fp8", "w8a8", "nvfp4", "mxfp4", "kv8")}
     assert {n: (s.bits, s.group_size) for n, s in steps.items()} == {
@@ -75,6 +92,8 @@ def test_defaults_follow_the_papers():
     ("rtn4-sym-sym", "repeated flag"), ("fp8-a", "fp8 has no option -a (its options: -w)"),
     ("kv8-w", "kv8 has no option -w (its options: none)"), ("nvfp4g32", "does not fit the form of nvfp4: nvfp4[-a]"),
     ("kv4", "unknown method"),
+    ("fp8+w8a8", "fp8 and w8a8 both quantize the activations; a spec quantizes each in one format"),
+    ("awq4+kv8+kvi4", "kv8 and kvi4 both quantize the KV cache"), ("nvfp4-a+mxfp4-a", "both quantize the activations"),
 ])
 def test_bad_specs_name_the_problem_and_list_valid_forms(bad, fragment):
     with pytest.raises(CompressUsageError) as info:

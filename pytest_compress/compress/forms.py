@@ -111,6 +111,9 @@ class QuantizerForm:
         return MethodStep(name, bits=bits, group_size=self.default_group_size if group is None else int(group),
                           symmetric="sym" in flags, options=frozenset(flags - {"sym"}))
 
+    def runtime_kind(self, step: MethodStep) -> str | None:
+        return None  # weights only
+
     def text(self, step: MethodStep) -> str:
         text = f"{step.method}{step.bits}"
         if step.group_size != self.default_group_size:
@@ -148,6 +151,9 @@ class PrunerForm:
             raise FormError(f"N:M needs 1 <= N < M <= {self.max_m}, got {n}:{mm}")
         return MethodStep(name, n_of_m=(n, mm))
 
+    def runtime_kind(self, step: MethodStep) -> str | None:
+        return None  # weights only
+
     def text(self, step: MethodStep) -> str:
         if step.n_of_m is not None:
             return f"{step.method}{step.n_of_m[0]}:{step.n_of_m[1]}"
@@ -159,13 +165,26 @@ class FormatForm:
     """``<name>[-<option>...]``: a number format whose bits and groups its name fixes.
 
     ``bits`` and ``group_size`` are the weights' (None for a step that leaves weights alone,
-    such as a KV-cache format); ``about`` says what the format is, for the valid forms.
+    such as a KV-cache format); ``about`` says what the format is, for the valid forms;
+    ``runtime`` is what it quantizes while the model runs (``"activations"`` or ``"kv_cache"``),
+    ``runtime_if`` an option that turns that on and ``runtime_unless`` one that turns it off.
     """
 
     about: str
     bits: int | None = None
     group_size: int | None = None
     options: tuple[Option, ...] = ()
+    runtime: str | None = None
+    runtime_if: str | None = None
+    runtime_unless: str | None = None
+
+    def runtime_kind(self, step: MethodStep) -> str | None:
+        """What ``step`` quantizes while the model runs, or None (weights only)."""
+        if self.runtime_if is not None and self.runtime_if not in step.options:
+            return None
+        if self.runtime_unless is not None and self.runtime_unless in step.options:
+            return None
+        return self.runtime
 
     _REST = re.compile(r"^((?:-[a-z0-9]+)*)$")
 

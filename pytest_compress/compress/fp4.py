@@ -36,14 +36,14 @@ class FP4Method(CompressionMethod):
         return weights
 
     def attach(self, model) -> None:
-        if "a" in self.step.options:
+        if self.runtime_kind:
             attach_activations(model, self.step.method)
 
     def bits_per_weight(self, cols: int) -> float:
         return 4 + self.scale_bits / self.group
 
     def runtime_bits(self, model) -> dict[str, float]:
-        if "a" not in self.step.options:
+        if not self.runtime_kind:
             return {}
         return {"activation": activation_bits(model, 4, self.scale_bits, self.group)}
 

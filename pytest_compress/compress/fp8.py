@@ -21,8 +21,8 @@ class FP8(CompressionMethod):
         return quantize_layers(model, ctx, lambda name, W: fake_quantize_fp8(W, dim=1))
 
     def attach(self, model) -> None:
-        if "w" not in self.step.options:
+        if self.runtime_kind:
             attach_activations(model, "fp8")
 
     def runtime_bits(self, model) -> dict[str, float]:
-        return {} if "w" in self.step.options else {"activation": activation_bits(model, 8, scale_bits=32)}
+        return {"activation": activation_bits(model, 8, scale_bits=32)} if self.runtime_kind else {}

@@ -47,30 +47,35 @@ METHOD_ENTRIES: dict[str, MethodEntry] = {
     "fp8": MethodEntry("pytest_compress.compress.fp8", "FP8",
                        FormatForm("e4m3 weights, one scale per output channel; dynamic e4m3 activations, one "
                                   "scale per token", bits=8, group_size=0,
-                                  options=(Option("w", "weights only"),)), "fp8, fp8-w"),
+                                  options=(Option("w", "weights only"),), runtime="activations",
+                                  runtime_unless="w"), "fp8, fp8-w"),
     "w8a8": MethodEntry("pytest_compress.compress.w8a8", "INT8 W8A8",
                         FormatForm("int8 weights, one scale per output channel; dynamic int8 activations, one "
                                    "scale per token", bits=8, group_size=0,
-                                   options=(Option("sq", "SmoothQuant smoothing first (calibrated, alpha 0.5)"),)),
+                                   options=(Option("sq", "SmoothQuant smoothing first (calibrated, alpha 0.5)"),),
+                                   runtime="activations"),
                         "w8a8, w8a8-sq"),
     "nvfp4": MethodEntry("pytest_compress.compress.fp4", "NVFP4",
                          FormatForm("e2m1 weights in groups of 16, FP8 e4m3 group scales, a float32 scale per "
                                     "tensor", bits=4, group_size=16,
-                                    options=(Option("a", "activations too, dynamic, as the format defines"),)),
+                                    options=(Option("a", "activations too, dynamic, as the format defines"),),
+                                    runtime="activations", runtime_if="a"),
                          "nvfp4, nvfp4-a"),
     "mxfp4": MethodEntry("pytest_compress.compress.fp4", "MXFP4",
                          FormatForm("e2m1 weights in groups of 32, power-of-two (E8M0) group scales", bits=4,
                                     group_size=32,
-                                    options=(Option("a", "activations too, dynamic, as the format defines"),)),
+                                    options=(Option("a", "activations too, dynamic, as the format defines"),),
+                                    runtime="activations", runtime_if="a"),
                          "mxfp4, mxfp4-a"),
     "kv8": MethodEntry("pytest_compress.compress.kv_cache", "FP8 KV cache",
-                       FormatForm("keys and values in e4m3, one scale per token and head"),
+                       FormatForm("keys and values in e4m3, one scale per token and head", runtime="kv_cache"),
                        "kv8, awq4+kv8"),
     "kvi8": MethodEntry("pytest_compress.compress.kv_cache", "INT8 KV cache",
-                        FormatForm("keys and values in symmetric int8, one scale per token and head"), "kvi8"),
+                        FormatForm("keys and values in symmetric int8, one scale per token and head",
+                                   runtime="kv_cache"), "kvi8"),
     "kvi4": MethodEntry("pytest_compress.compress.kv_cache", "INT4 KV cache",
                         FormatForm("keys and values in asymmetric int4, one scale and zero point per token and "
-                                   "head"), "kvi4"),
+                                   "head", runtime="kv_cache"), "kvi4"),
 }
 
 METHODS_REGISTRY = Registry("compression method", {name: e.module for name, e in METHOD_ENTRIES.items()})
@@ -165,6 +170,11 @@ class CompressionMethod(ABC):
     @abstractmethod
     def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
         """Compress ``model``'s weights in place."""
+
+    @property
+    def runtime_kind(self) -> str | None:
+        """What this step quantizes while the model runs (``"activations"``, ``"kv_cache"``), from its form."""
+        return method_form(self.step.method).runtime_kind(self.step)
 
     def attach(self, model) -> None:
         """Install what this step does while the model runs (quantized activations, a quantized

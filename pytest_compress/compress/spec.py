@@ -75,7 +75,17 @@ def parse_spec(text: str) -> CompressionSpec:
         raise _usage(text, "'none' cannot be combined with other steps")
     if any(not p for p in parts):
         raise _usage(text, "empty step around '+'")
-    return CompressionSpec(tuple(_parse_step(p, text) for p in parts))
+    steps = tuple(_parse_step(p, text) for p in parts)
+    first: dict[str, MethodStep] = {}
+    for step in steps:  # one format per thing quantized at run time (caught here, before any load)
+        kind = method_form(step.method).runtime_kind(step)
+        if kind in first:
+            what = {"activations": "the activations", "kv_cache": "the KV cache"}.get(kind, kind)
+            raise _usage(text, f"{first[kind]} and {step} both quantize {what}; a spec quantizes each in one "
+                               "format: keep one of the two steps")
+        if kind is not None:
+            first[kind] = step
+    return CompressionSpec(steps)
 
 
 def parse_spec_list(text: str) -> tuple[CompressionSpec, ...]:
