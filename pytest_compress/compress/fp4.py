@@ -40,6 +40,7 @@ class FP4Method(CompressionMethod):
             attach_activations(model, self.step.method)
 
     def bits_per_weight(self, cols: int) -> float:
+        # the e4m3 / e8m0 group scale; NVFP4's one float32 per tensor is below 0.0001 bits a weight here
         return 4 + self.scale_bits / self.group
 
     def runtime_bits(self, model) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """What a compression does while the model runs: quantized activations and a quantized KV cache.
 
 Weight formats rewrite weights once; activation and KV-cache formats act on every forward.
-:func:`attach` installs them on an in-process model, so every engine that runs it (and
+:func:`attach_activations` and :func:`attach_kv_cache` install them on an in-process model, so every engine that runs it (and
 every suite) measures their effect:
 
 * activations: a forward pre-hook on each compressible linear fake-quantizes its input,
@@ -31,18 +31,10 @@ from .number_formats import fake_quantize_fp4_tokens, fake_quantize_fp8, fake_qu
 CONFIG_KEY = "pytest_compress_runtime"
 KV_ATTENTION = "pytest_compress_quantized_kv"
 
-#: runtime formats: name -> what it is (for the valid forms and the reports)
-ACTIVATION_FORMATS = {
-    "fp8": "FP8 e4m3, one scale per token",
-    "int8": "int8 symmetric, one scale per token",
-    "nvfp4": "NVFP4 groups of 16 along the hidden dimension, FP8 scales, a global scale per token",
-    "mxfp4": "MXFP4 groups of 32 along the hidden dimension, power-of-two scales",
-}
-KV_FORMATS = {
-    "fp8": "FP8 e4m3, one scale per token and head",
-    "int8": "int8 symmetric, one scale per token and head",
-    "int4": "int4 asymmetric, one scale and zero point per token and head",
-}
+#: the formats :func:`quantize_tokens` takes for activations (per token; the 4-bit floats in their
+#: own groups along the hidden dimension) and for the KV cache (per token and head)
+ACTIVATION_FORMATS = ("fp8", "int8", "nvfp4", "mxfp4")
+KV_FORMATS = ("fp8", "int8", "int4")
 
 
 def quantize_tokens(x: torch.Tensor, fmt: str) -> torch.Tensor:
