@@ -49,7 +49,8 @@ def worker_device(requested: str, worker_id: str | None, cuda_count: int | None 
 def to_wire(value: Any) -> Any:
     """A dataclass tree as builtin dicts, lists and scalars (what execnet can send)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.init and not f.metadata.get("local")}
     if isinstance(value, dict):
         return {str(k): to_wire(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

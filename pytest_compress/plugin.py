@@ -173,6 +173,7 @@ class Settings:
             use_cache=not config.getoption(NO_CACHE_OPTION), refresh=config.getoption(REFRESH_OPTION),
             decision=self.values["decision"], seed=self.values["seed"], cases=self.values["cases"],
             calibration=self.values["calibration"], fail_on_gain=self.values["on_gain"] == "fail",
+            export_dir=Path(self.values["export"]) if self.values["export"] else None,
         )
 
 

@@ -52,10 +52,13 @@ class RunConfig:
     trust_remote_code: bool = False
     #: fail (rather than warn about) a gain larger than max_drop: usually a broken evaluation
     fail_on_gain: bool = False
+    #: write each compressed spec's model into ``export_dir/<spec>`` as a packed checkpoint
+    export_dir: Path | None = None
 
     def __post_init__(self):
-        if self.cache_dir is not None:
-            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        for name in ("cache_dir", "export_dir"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
 
 
 @dataclass
@@ -184,6 +187,7 @@ class GateRunner:
         from .compress import compress
         from .compress.api import attach_runtime, measure
         from .compress.layers import compressible_layers, set_weight_matrix
+        from .compress.quantizer import grids_from_tensors, grids_to_tensors
         from .compress.registry import LayerReport
         from .models import resolve_device, resolve_dtype
         from .models.fingerprint import weights_fingerprint
@@ -198,9 +202,13 @@ class GateRunner:
         # Calibration forwards run in the evaluation dtype (autocast); the algorithms in float32.
         forward_dtype = resolve_dtype(self.config.dtype, device)
         # Compression kernels differ by device kind (not index) and library version; seeded methods by seed.
-        key = make_key("compressed", 2, self.baseline.fingerprint, str(spec), calib_digest, _versions(),
+        key = make_key("compressed", 3, self.baseline.fingerprint, str(spec), calib_digest, _versions(),
                        device.split(":")[0], self.config.seed, str(forward_dtype))
         layers = compressible_layers(loaded.model)
+        if self.config.export_dir is not None:  # before compressing: a spec the format cannot hold costs nothing
+            from .compress.export import check_exportable
+
+            check_exportable(loaded.model, spec)
         with self.cache.lock("compressed", key):
             found = self.cache.get_tensors("compressed", key)
             if found is not None:
@@ -213,7 +221,8 @@ class GateRunner:
                 saved = json.loads(meta["report"])
                 saved["layers"] = tuple(LayerReport(**l) for l in saved["layers"])
                 report = dataclasses.replace(measure(loaded.model, spec, 0.0), seconds=saved["seconds"],
-                                             layers=saved["layers"], notes=tuple(saved.get("notes", ())), cached=True)
+                                             layers=saved["layers"], notes=tuple(saved.get("notes", ())), cached=True,
+                                             grids=grids_from_tensors(tensors, json.loads(meta.get("grids", "{}"))))
             else:
                 ids = getattr(calibration, "ids", None)
                 report = compress(loaded.model, spec, ids, device=device, seed=self.config.seed,
@@ -221,19 +230,28 @@ class GateRunner:
                 from .compress.layers import weight_matrix
 
                 side = {f"param:{n}": p.detach() for n, p in _side_parameters(loaded.model, layers).items()}
+                grid_tensors, grid_meta = grids_to_tensors(report.grids)
                 self.cache.put_tensors(
-                    "compressed", key, {**{n: weight_matrix(m) for n, m in layers.items()}, **side},
-                    {"report": json.dumps(report.to_dict())},
+                    "compressed", key, {**{n: weight_matrix(m) for n, m in layers.items()}, **side, **grid_tensors},
+                    {"report": json.dumps(report.to_dict()), "grids": json.dumps(grid_meta)},
                 )
         self._timed("compress", start)
-        if calibration is not None:
-            report = dataclasses.replace(report, calibration=(
-                f"{calibration.source}, {calibration.ids.shape[0]}x{calibration.ids.shape[1]} tokens, "
-                f"sha256 {calibration.digest[:12]}"))
         from .models.loading import check_finite
 
         check_finite(loaded.model, f"compressed model [{spec}]", error=CompressError,
                      why="the compression produced them; this spec cannot be gated (try other settings)")
+        if self.config.export_dir is not None:
+            from .compress.export import export_checkpoint, export_name
+
+            start = time.perf_counter()
+            record = export_checkpoint(loaded.model, loaded.tokenizer, spec, report.grids,
+                                       self.config.export_dir / export_name(spec))
+            report = dataclasses.replace(report, export=record)
+            self._timed("export", start)
+        if calibration is not None:
+            report = dataclasses.replace(report, calibration=(
+                f"{calibration.source}, {calibration.ids.shape[0]}x{calibration.ids.shape[1]} tokens, "
+                f"sha256 {calibration.digest[:12]}"))
         loaded.fingerprint = weights_fingerprint(loaded.model)
         loaded.dtype = resolve_dtype(self.config.dtype, device)
         loaded.device = device

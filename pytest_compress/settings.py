@@ -134,6 +134,10 @@ _TABLE = (
     Setting("report", "--compress-report", "compress_report",
             "write report.json, report.md and report.html (with plots) into DIR",
             unset="(off: pass --compress-report=DIR)", metavar="DIR"),
+    Setting("export", "--compress-export", "compress_export",
+            "write each gated spec's compressed model into DIR/<spec> as a packed compressed-tensors checkpoint "
+            "(what transformers and vLLM load); a spec the format cannot hold is an error that says why",
+            unset="(off: pass --compress-export=DIR)", metavar="DIR"),
     Setting("compressed_model", "--compressed-model", "compressed_model",
             "gate this already-compressed checkpoint (HF dir or hub id with a GPTQ/AWQ/compressed-tensors config, "
             "or a .gguf file) against --compress-model; alone it is the one pair gated, with --compress it is "

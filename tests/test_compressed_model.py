@@ -186,3 +186,33 @@ def test_gguf_checkpoint_against_its_own_dequantized_export_drops_nothing(pytest
     outcomes = result.parseoutcomes()  # 4 cases decide nothing unless the weights are bit-identical
     assert outcomes.get("failed", 0) == 0
     assert outcomes.get("passed", 0) + outcomes.get("inconclusive", 0) == 1 + len(suite_names())
+
+
+@pytest.mark.parametrize("spec, label", [("gptq4g32", "ct-w4a16g32"), ("w8a8", "ct-w8a8g0")])
+def test_an_exported_checkpoint_gates_exactly_like_the_in_process_spec(pytester, tmp_path, spec, label):
+    pytest.importorskip("compressed_tensors")
+    exports = tmp_path / "exports"
+    first = pytester.runpytest(f"{COMPRESS_OPTION}=rtn4g16,{spec}", f"--compress-export={exports}", *QUICK,
+                               f"{REPORT_OPTION}={tmp_path / 'made'}")
+    first.stdout.fnmatch_lines([f"{spec} exported to {exports / spec} (*-quantized, * MiB): model.safetensors *"])
+    made = {c["spec"]: c for c in _report(tmp_path / "made")["compression"]}
+    files = {f["name"]: f["bytes"] for f in made[spec]["export"]["files"]}
+    assert files["model.safetensors"] == (exports / spec / "model.safetensors").stat().st_size
+    assert made["rtn4g16"]["export"]["format"] == "pack-quantized"
+    checkpoint = exports / spec
+    result = pytester.runpytest(f"{COMPRESS_OPTION}={spec}", f"{COMPRESSED_MODEL_OPTION}={checkpoint}", *QUICK,
+                                f"{REPORT_OPTION}={tmp_path / 'report'}")
+    by_spec = _metrics_by_spec(_report(tmp_path / "report"))
+    loaded = f"{label}@{spec}"
+    assert set(by_spec) == {spec, loaded}
+    assert by_spec[loaded] == by_spec[spec]  # every drop, interval and verdict
+    assert result.ret == first.ret
+
+
+def test_a_spec_the_export_cannot_write_errors_its_tests_with_the_reason(pytester, tmp_path):
+    pytest.importorskip("compressed_tensors")
+    result = pytester.runpytest(f"{COMPRESS_OPTION}=fp8,rtn4g16", f"--compress-export={tmp_path / 'x'}", *QUICK,
+                                "-v")
+    result.stdout.fnmatch_lines(["*compress::tool_use[[]fp8[]] FAILED*", "*[[]rtn4g16[]] PASSED*",
+                                 "fp8: fp8 is not written by this version's export*"])
+    assert sorted(p.name for p in (tmp_path / "x").iterdir() if not p.name.startswith(".")) == ["rtn4g16"]

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..errors import CompressError, CompressWarning
+from .export import ExportRecord
 from .spec import CompressionSpec
 from .layers import compressible_layers, weight_matrix
 from .registry import CompressionContext, LayerReport, get_method
@@ -38,6 +39,10 @@ class CompressionReport:
         runtime_bits: bits per element the model runs at, scales counted, for what is
             quantized while it runs: ``"activation"`` (inputs of the compressed layers) and
             ``"kv"`` (KV-cache entries); empty for weight-only specs.
+        grids: ``{layer name: WeightGrid}`` the last integer-quantizing step put the layers on
+            (what :func:`~pytest_compress.compress.export.export_checkpoint` packs); empty when
+            no step did, and left out of :meth:`to_dict`.
+        export: the packed checkpoint written from this model, when one was asked for.
     """
 
     spec: str
@@ -50,9 +55,12 @@ class CompressionReport:
     calibration: str = ""
     notes: tuple[str, ...] = ()
     runtime_bits: dict = field(default_factory=dict)
+    #: tensors that stay in this process: not in to_dict(), not sent between xdist workers
+    grids: dict = field(default_factory=dict, repr=False, compare=False, metadata={"local": True})
+    export: ExportRecord | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(dataclasses.replace(self, grids={})).items() if k != "grids"}
 
     @property
     def mean_layer_error(self) -> float:
@@ -138,6 +146,8 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
     said: Counter = Counter()  # "step: what it did instead" -> times
     with torch.no_grad():
         for step in spec.steps:
+            if step.is_quantizer:  # the weights end on the last quantizer's grids, if it records any
+                ctx.grids = {}
             method = get_method(step.method)(step)
             if method.needs_calibration and calibration is None:
                 raise CompressError(
@@ -157,4 +167,5 @@ def compress(model, spec: CompressionSpec, calibration=None, *, device="cpu", se
                     name: weight_matrix(m) == 0 for name, m in compressible_layers(model).items()
                 }
     notes = tuple(text if times == 1 else f"{text} ({times} times)" for text, times in said.items())
-    return dataclasses.replace(measure(model, spec, time.perf_counter() - start, layers), notes=notes)
+    return dataclasses.replace(measure(model, spec, time.perf_counter() - start, layers), notes=notes,
+                               grids=ctx.grids)

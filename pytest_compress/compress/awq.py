@@ -41,7 +41,7 @@ from torch import nn
 from .hessian import add_gram
 from ..errors import CompressWarning
 from .layers import name_patterns, set_weight_matrix, weight_matrix
-from .quantizer import group_bounds, quantize_rtn
+from .quantizer import group_bounds, quantize_rtn, rtn_grid
 from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
 from .rtn import relative_error
 from .sequential import run_sequential
@@ -165,6 +165,7 @@ def fold_into_linear(prev: nn.Module, s: torch.Tensor) -> None:
 
 @register_method("awq")
 class AWQ(CompressionMethod):
+    records_grid = True
     needs_calibration = True
 
     def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
@@ -217,7 +218,9 @@ class AWQ(CompressionMethod):
                 W, mask = weight_matrix(module), self.ctx.zero_masks.get(prefix + name)
                 if not name.endswith(NO_CLIP):
                     W = search_clip(inputs[name], W, step.bits, step.group_size, step.symmetric, mask)
-                Q = _quantize(W, step.bits, step.group_size, step.symmetric, mask)
+                grid = rtn_grid(W, step.bits, step.group_size, step.symmetric)
+                Q = grid.fake_quantize(W) if mask is None else grid.fake_quantize(W).masked_fill(mask, 0.0)
+                self.ctx.grids[prefix + name] = grid
                 set_weight_matrix(module, Q)
                 effective = Q / col_scales[name] / row_scales.get(name, 1.0)
                 reports.append(LayerReport(prefix + name, *Q.shape, relative_error(originals[name], effective)))

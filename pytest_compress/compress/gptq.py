@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from .hessian import PERCDAMP, HessianMethod, inverse_cholesky, prepare_hessian
-from .quantizer import group_bounds, max_q, row_qparams
+from .quantizer import WeightGrid, group_bounds, max_q, row_qparams
 from .registry import LayerReport, register_method
 from .layers import set_weight_matrix, weight_matrix
 from .rtn import relative_error
@@ -50,7 +50,13 @@ def _grid(WgT: torch.Tensor, mask_gT, bits: int, symmetric: bool):
     return scale, -zero, max_q(bits) - zero
 
 
-def gptq_quantize(
+def gptq_quantize(W: torch.Tensor, H: torch.Tensor, bits: int, group_size: int, symmetric: bool = False,
+                  act_order: bool = False, zero_mask: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
+    """Fake-quantized ``W`` (``[rows, cols]``) given the layer's input Hessian ``H``; see :func:`gptq_grid`."""
+    return gptq_grid(W, H, bits, group_size, symmetric, act_order, zero_mask, **kwargs)[0]
+
+
+def gptq_grid(
     W: torch.Tensor,
     H: torch.Tensor,
     bits: int,
@@ -60,10 +66,11 @@ def gptq_quantize(
     zero_mask: torch.Tensor | None = None,
     block_size: int = GPTQ_BLOCK_SIZE,
     percdamp: float = GPTQ_PERCDAMP,
-) -> torch.Tensor:
-    """Fake-quantized ``W`` (``[rows, cols]``) given the layer's input Hessian ``H``.
+) -> tuple[torch.Tensor, WeightGrid]:
+    """Fake-quantized ``W`` (``[rows, cols]``) given the layer's input Hessian ``H``, and the
+    grid it lies on.
 
-    Returns a transposed view (``WT.t()``); the caller's ``W`` is never written.
+    The weights are a transposed view (``WT.t()``); the caller's ``W`` is never written.
     """
     # The loop runs on a transposed copy: one column of W is then one contiguous row.
     WT = W.t().to(GPTQ_PRECISION, memory_format=torch.contiguous_format, copy=True)
@@ -88,6 +95,7 @@ def gptq_quantize(
     Hinv = inverse_cholesky(H)
     QT = torch.empty_like(WT)
     grid = None
+    grids = {} if static is None else dict(zip((a for a, _ in bounds), static))  # group start -> grid
     for i1 in range(0, cols, block_size):
         i2 = min(i1 + block_size, cols)
         W1 = WT[i1:i2]  # updated in place: the loop owns WT
@@ -111,6 +119,7 @@ def gptq_quantize(
                     # W1 is a view of WT: this sees the block's updates so far, and not yet
                     # the block's lazy update of later columns, as in the reference.
                     grid = _grid(WT[col:end], None if maskT is None else maskT[col:end], bits, symmetric)
+                    grids[col] = grid
                 scale, lo, hi = grid
                 w, q, err = w_rows[i], q_rows[i], err_rows[i]
                 torch.div(w, scale, out=q).round_().clamp_(lo, hi).mul_(scale)
@@ -123,7 +132,10 @@ def gptq_quantize(
         WT[i2:].addmm_(Hinv[i1:i2, i2:].t(), Err1, alpha=-1)
     if act_order:
         QT = QT[torch.argsort(perm)]
-    return QT.t()
+    QT += 0.0  # a column rounded to -0.0 stores as +0.0 (what (q - zero) * scale of the packed codes gives)
+    ordered = [grids[a] for a, _ in bounds]
+    scale = torch.stack([g[0] for g in ordered], dim=1)
+    return QT.t(), WeightGrid(bits, group_size, symmetric, scale, -torch.stack([g[1] for g in ordered], dim=1))
 
 
 @register_method("gptq")
@@ -135,6 +147,8 @@ class GPTQ(HessianMethod):
     quantized in one pass: one inverse Cholesky and one column loop per group.
     """
 
+    records_grid = True
+
     def compress_block(self, block, prefix, groups, accs):
         step, reports = self.step, []
         for group in groups:
@@ -143,9 +157,12 @@ class GPTQ(HessianMethod):
             masks = [self.ctx.zero_masks.get(prefix + name) for name in group.names]
             mask = None if all(m is None for m in masks) else torch.cat(
                 [torch.zeros_like(W, dtype=torch.bool) if m is None else m.to(W.device) for W, m in zip(weights, masks)])
-            Q = gptq_quantize(torch.cat(weights), accs[group].H, step.bits, step.group_size, step.symmetric,
-                              "act" in step.options, mask)
+            Q, grid = gptq_grid(torch.cat(weights), accs[group].H, step.bits, step.group_size, step.symmetric,
+                                "act" in step.options, mask)
+            start = 0
             for name, module, W, Qw in zip(group.names, modules, weights, Q.split([W.shape[0] for W in weights])):
                 set_weight_matrix(module, Qw)
+                self.ctx.grids[prefix + name] = grid.rows(start, start + W.shape[0])
+                start += W.shape[0]
                 reports.append(LayerReport(prefix + name, *W.shape, relative_error(W, Qw)))
         return reports

@@ -54,6 +54,12 @@ def fake_quantize_fp8(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return round_fp8(x / scale) * scale
 
 
+def symmetric_int_scale(x: torch.Tensor, bits: int, dim: int = -1) -> torch.Tensor:
+    """``amax / ((2^b - 1) / 2)`` per slice along ``dim`` (kept), 1 where a slice is all zero."""
+    scale = x.float().abs().amax(dim, keepdim=True) / ((2**bits - 1) / 2)
+    return torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
 def fake_quantize_int(x: torch.Tensor, bits: int, dim: int = -1, symmetric: bool = True) -> torch.Tensor:
     """Integer grid with one scale (and zero point when asymmetric) per slice along ``dim``.
 
@@ -63,8 +69,7 @@ def fake_quantize_int(x: torch.Tensor, bits: int, dim: int = -1, symmetric: bool
     """
     x = x.float()
     if symmetric:
-        scale = x.abs().amax(dim, keepdim=True) / ((2**bits - 1) / 2)
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        scale = symmetric_int_scale(x, bits, dim)
         return torch.clamp(torch.round(x / scale), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) * scale
     lo = x.amin(dim, keepdim=True).clamp(max=0)
     hi = x.amax(dim, keepdim=True).clamp(min=0)

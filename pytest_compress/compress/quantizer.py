@@ -19,6 +19,7 @@ group of 64) instead of being refused.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -68,23 +69,85 @@ def group_bounds(cols: int, group_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + group_size, cols)) for s in range(0, cols, group_size)]
 
 
-def quantize_rtn(W: torch.Tensor, bits: int, group_size: int, symmetric: bool = False) -> torch.Tensor:
-    """Round-to-nearest fake quantization of ``W`` with per-row, per-group grids."""
+@dataclass(frozen=True, eq=False)
+class WeightGrid:
+    """The integer grid one layer's weights were quantized onto: ``w_hat = (q - zero) * scale``
+    with codes ``q`` in ``[0, 2^bits - 1]`` and one ``(scale, zero)`` per row and column group.
+
+    What a packed export stores besides the codes; a layer's final weights are a fixed point of
+    its grid (:meth:`fake_quantize` returns them unchanged) unless a later step moved them.
+
+    Attributes:
+        bits: code width.
+        group_size: columns per group as asked (0: one group per row); a ragged last group is
+            narrower.
+        symmetric: ``zero`` is ``2^(bits - 1)`` everywhere.
+        scale: ``[rows, groups]`` float32.
+        zero: ``[rows, groups]`` float32, integer-valued.
+    """
+
+    bits: int
+    group_size: int
+    symmetric: bool
+    scale: torch.Tensor
+    zero: torch.Tensor
+
+    def _per_column(self, t: torch.Tensor, cols: int) -> torch.Tensor:
+        widths = torch.tensor([b - a for a, b in group_bounds(cols, self.group_size)], device=t.device)
+        return t.repeat_interleave(widths, dim=1)
+
+    def codes(self, W: torch.Tensor) -> torch.Tensor:
+        """Integer codes (as float) of ``W`` on this grid."""
+        cols = W.shape[1]
+        return quantize_codes(W.float(), self._per_column(self.scale, cols), self._per_column(self.zero, cols),
+                              self.bits)
+
+    def fake_quantize(self, W: torch.Tensor) -> torch.Tensor:
+        cols = W.shape[1]
+        return fake_quantize(W.float(), self._per_column(self.scale, cols), self._per_column(self.zero, cols),
+                             self.bits)
+
+    def rows(self, start: int, stop: int) -> "WeightGrid":
+        """The grid of rows ``start:stop`` (a layer quantized stacked with others)."""
+        return WeightGrid(self.bits, self.group_size, self.symmetric, self.scale[start:stop], self.zero[start:stop])
+
+
+def grids_to_tensors(grids: dict[str, WeightGrid]) -> tuple[dict[str, torch.Tensor], dict]:
+    """``grids`` as safetensors-ready tensors (``grid.scale:<layer>``, ``grid.zero:<layer>``) and the
+    JSON-ready rest (``{layer: [bits, group_size, symmetric]}``): how the cache keeps them."""
+    tensors, meta = {}, {}
+    for name, grid in grids.items():
+        tensors[f"grid.scale:{name}"], tensors[f"grid.zero:{name}"] = grid.scale.contiguous(), grid.zero.contiguous()
+        meta[name] = [grid.bits, grid.group_size, grid.symmetric]
+    return tensors, meta
+
+
+def grids_from_tensors(tensors: dict[str, torch.Tensor], meta: dict) -> dict[str, WeightGrid]:
+    """The inverse of :func:`grids_to_tensors`."""
+    return {name: WeightGrid(int(bits), int(group), bool(sym), tensors[f"grid.scale:{name}"].float(),
+                             tensors[f"grid.zero:{name}"].float())
+            for name, (bits, group, sym) in meta.items()}
+
+
+def rtn_grid(W: torch.Tensor, bits: int, group_size: int, symmetric: bool = False) -> WeightGrid:
+    """Each row and group's own min/max grid (round-to-nearest's)."""
     W = W.float()
-    out = torch.empty_like(W)
     bounds = group_bounds(W.shape[1], group_size)
     full = [b for b in bounds if b[1] - b[0] == bounds[0][1] - bounds[0][0]]
     # The equal-width groups go through one batched call; only a ragged tail is separate.
     stop = full[-1][1]
     width = full[0][1] - full[0][0]
-    body = W[:, :stop].reshape(W.shape[0] * len(full), width)
-    scale, zero = row_qparams(body, bits, symmetric)
-    out[:, :stop] = fake_quantize(body, scale, zero, bits).reshape(W.shape[0], stop)
+    scale, zero = row_qparams(W[:, :stop].reshape(W.shape[0] * len(full), width), bits, symmetric)
+    scale, zero = scale.reshape(W.shape[0], len(full)), zero.reshape(W.shape[0], len(full))
     if stop < W.shape[1]:
-        tail = W[:, stop:]
-        scale, zero = row_qparams(tail, bits, symmetric)
-        out[:, stop:] = fake_quantize(tail, scale, zero, bits)
-    return out
+        tail_scale, tail_zero = row_qparams(W[:, stop:], bits, symmetric)
+        scale, zero = torch.cat([scale, tail_scale], dim=1), torch.cat([zero, tail_zero], dim=1)
+    return WeightGrid(bits, group_size, symmetric, scale, zero)
+
+
+def quantize_rtn(W: torch.Tensor, bits: int, group_size: int, symmetric: bool = False) -> torch.Tensor:
+    """Round-to-nearest fake quantization of ``W`` with per-row, per-group grids."""
+    return rtn_grid(W, bits, group_size, symmetric).fake_quantize(W)
 
 
 def bits_per_weight(bits: int, group_size: int, cols: int, symmetric: bool) -> float:

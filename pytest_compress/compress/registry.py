@@ -139,6 +139,9 @@ class CompressionContext:
         forward_dtype: dtype the calibration forward passes compute in under
             autocast (e.g. bfloat16, as the references run fp16 models); None =
             the weights' own dtype. Statistics and weight updates stay float32.
+        grids: ``{layer name: WeightGrid}`` of the integer grid each layer was quantized
+            onto, recorded by the integer quantizers (a later quantizing step replaces an
+            earlier one's): what a packed export stores besides the codes.
     """
 
     calibration: object = None
@@ -147,6 +150,7 @@ class CompressionContext:
     progress: Callable[[int, int, str], None] | None = None
     zero_masks: dict = field(default_factory=dict)
     forward_dtype: object = None
+    grids: dict = field(default_factory=dict)
 
     def tick(self, done: int, total: int, label: str) -> None:
         if self.progress is not None:
@@ -163,6 +167,10 @@ class CompressionMethod(ABC):
 
     name: ClassVar[str]
     needs_calibration: bool = False  # a method whose steps differ here makes it a property (w8a8-sq)
+    #: it records each layer's integer grid in ``ctx.grids`` (what a packed export needs)
+    records_grid: ClassVar[bool] = False
+    #: compressed-tensors ``QuantizationArgs`` of the activations it quantizes at run time, for the export
+    export_activations: ClassVar[dict | None] = None
 
     def __init__(self, step: MethodStep):
         self.step = step

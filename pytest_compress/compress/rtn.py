@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 
 from .layers import compressible_layers, set_weight_matrix, weight_matrix
-from .quantizer import quantize_rtn
+from .quantizer import rtn_grid
 from .registry import CompressionContext, CompressionMethod, LayerReport, register_method
 
 
@@ -36,6 +36,13 @@ def quantize_layers(model, ctx: CompressionContext, quantize: Callable[[str, tor
 class RTN(CompressionMethod):
     """Each weight group is rounded independently onto its own min/max grid."""
 
+    records_grid = True
+
     def apply(self, model, ctx: CompressionContext) -> list[LayerReport]:
         step = self.step
-        return quantize_layers(model, ctx, lambda name, W: quantize_rtn(W, step.bits, step.group_size, step.symmetric))
+
+        def quantize(name, W):
+            ctx.grids[name] = grid = rtn_grid(W, step.bits, step.group_size, step.symmetric)
+            return grid.fake_quantize(W)
+
+        return quantize_layers(model, ctx, quantize)

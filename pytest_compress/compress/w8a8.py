@@ -19,7 +19,8 @@ import torch
 from ..errors import CompressWarning
 from .awq import fold_into_norm
 from .layers import name_patterns, set_weight_matrix, weight_matrix
-from .number_formats import fake_quantize_int
+from .number_formats import symmetric_int_scale
+from .quantizer import WeightGrid
 from .registry import CompressionMethod, LayerReport, register_method
 from .rtn import quantize_layers, relative_error
 from .runtime import attach_activations
@@ -30,8 +31,10 @@ SMOOTHQUANT_ALPHA = 0.5
 SMOOTHQUANT_MIN_SCALE = 1e-5
 
 
-def quantize_int8_rows(W: torch.Tensor) -> torch.Tensor:
-    return fake_quantize_int(W, 8, dim=1)
+def int8_row_grid(W: torch.Tensor) -> WeightGrid:
+    """Symmetric int8, one scale per row: codes ``q - 128`` in [-128, 127]."""
+    scale = symmetric_int_scale(W, 8, dim=1)
+    return WeightGrid(8, 0, True, scale, torch.full_like(scale, 128.0))
 
 
 class ChannelMax:
@@ -53,14 +56,18 @@ def smoothing_scales(x_max: torch.Tensor, w_max: torch.Tensor, alpha: float = SM
 
 @register_method("w8a8")
 class W8A8(CompressionMethod):
+    records_grid = True
+    export_activations = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "token", "dynamic": True}
+
     @property
     def needs_calibration(self) -> bool:
         return "sq" in self.step.options
 
     def apply(self, model, ctx):
+        self.ctx = ctx
         if "sq" not in self.step.options:
-            return quantize_layers(model, ctx, lambda name, W: quantize_int8_rows(W))
-        self.ctx, self.unsmoothed = ctx, []
+            return quantize_layers(model, ctx, lambda name, W: self._quantize(name, W))
+        self.unsmoothed = []
         reports = run_sequential(model, ctx, self)
         if self.unsmoothed:
             warnings.warn(CompressWarning(f"{len(self.unsmoothed)} layers not smoothed (their input comes from no "
@@ -85,13 +92,17 @@ class W8A8(CompressionMethod):
             if s is None:
                 self.unsmoothed.extend(prefix + n for n in group.names)
             for name, module, W in zip(group.names, mods, originals):
-                Q = quantize_int8_rows(W if s is None else W * s)
+                Q = self._quantize(prefix + name, W if s is None else W * s)
                 if prefix + name in self.ctx.zero_masks:
                     Q[self.ctx.zero_masks[prefix + name]] = 0.0
                 set_weight_matrix(module, Q)
                 effective = Q if s is None else Q / s
                 reports.append(LayerReport(prefix + name, *W.shape, relative_error(W, effective)))
         return reports
+
+    def _quantize(self, name: str, W: torch.Tensor) -> torch.Tensor:
+        self.ctx.grids[name] = grid = int8_row_grid(W)
+        return grid.fake_quantize(W)
 
     def attach(self, model) -> None:
         attach_activations(model, "int8")

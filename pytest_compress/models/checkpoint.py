@@ -252,6 +252,44 @@ def _quantized_format(q: dict) -> CheckpointFormat:
     return CheckpointFormat(method, f"{method}{bits or ''}", bits)
 
 
+def compressed_tensors_config(source: ModelSource) -> dict | None:
+    """The ``quantization_config`` of a compressed-tensors checkpoint, else None (GGUF, other formats)."""
+    if source.gguf_file or source.kind not in ("dir", "hub"):
+        return None
+    q = _config_dict(source).get("quantization_config")
+    if isinstance(q, dict) and str(q.get("quant_method", "")).lower().replace("_", "-") == "compressed-tensors":
+        return q
+    return None
+
+
+#: compressed-tensors input-activation schemes and the run-time format that simulates each one
+#: exactly (:func:`pytest_compress.compress.runtime.attach_activations`)
+CT_ACTIVATION_FORMATS = {("int", 8, "token", True, True): "int8", ("float", 8, "token", True, True): "fp8"}
+
+
+def compressed_tensors_activations(q: dict, name: str) -> str | None:
+    """The run-time format that quantizes activations as ``q`` asks (None: weight-only); a scheme
+    the HF engine does not simulate (static scales, a KV-cache scheme) is refused, not dropped."""
+    if q.get("kv_cache_scheme"):
+        raise ModelLoadError(f"{name} quantizes its KV cache ({q['kv_cache_scheme']}); the HF engine does not "
+                             "simulate a checkpoint's KV-cache scheme: gate its weights with a copy whose "
+                             "config.json has no kv_cache_scheme")
+    formats = set()
+    for group in (q.get("config_groups") or {}).values():
+        acts = (group or {}).get("input_activations") if isinstance(group, dict) else None
+        if not acts:
+            continue
+        key = (acts.get("type"), acts.get("num_bits"), acts.get("strategy"), acts.get("dynamic") is True,
+               acts.get("symmetric", True) is True)
+        if key not in CT_ACTIVATION_FORMATS:
+            raise ModelLoadError(f"{name} quantizes activations as {acts}; the HF engine simulates dynamic "
+                                 "per-token int8 and fp8 activations only")
+        formats.add(CT_ACTIVATION_FORMATS[key])
+    if len(formats) > 1:
+        raise ModelLoadError(f"{name} quantizes activations in {len(formats)} formats; one is simulated")
+    return formats.pop() if formats else None
+
+
 def _config_dict(source: ModelSource) -> dict:
     """``config.json`` of a directory or hub source (hub: from the local HF cache or downloaded)."""
     if source.kind == "hub":

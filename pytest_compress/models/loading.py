@@ -214,9 +214,26 @@ def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_ro
         kwargs["local_files_only"] = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
     if source.kind == "dir" and not trust_remote_code:
         _check_architecture(Path(location))
+    from .checkpoint import compressed_tensors_activations, compressed_tensors_config
+
+    packed = compressed_tensors_config(source) if not gguf_file else None
+    model_kwargs = dict(kwargs)
+    if packed is not None:
+        # Dense weights dequantized once on load, as every engine here runs them; transformers'
+        # compressed forward cannot even build asymmetric pack-quantized layers
+        # (vllm-project/llm-compressor#1618). Activation quantization is attached after.
+        import inspect
+
+        from transformers import CompressedTensorsConfig
+
+        newer = "dequantize" in inspect.signature(CompressedTensorsConfig).parameters  # transformers >= 5
+        model_kwargs["quantization_config"] = CompressedTensorsConfig(
+            **({"dequantize": True} if newer else {"run_compressed": False}))
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
+        with warnings.catch_warnings():  # "the model's quantization_config will be used": as meant
+            warnings.filterwarnings("ignore", message=".*quantization_config.*", category=UserWarning)
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **model_kwargs)
     except ImportError as exc:
         raise ModelLoadError(f"loading {source} needs a missing package: {exc}") from exc
     except (OSError, ValueError) as exc:
@@ -225,6 +242,10 @@ def load_model(source: ModelSource, *, device: str = "cpu", dtype=None, cache_ro
         _save_dequantized(model, tokenizer, cached)
     model.eval()
     check_finite(model, str(source))
+    if packed is not None and (activations := compressed_tensors_activations(packed, str(source))) is not None:
+        from ..compress.runtime import attach_activations
+
+        attach_activations(model, activations)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     fingerprint = weights_fingerprint(model)

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from .. import __version__
-from .terminal import error_lines, gate_line, notes, statistics_lines
+from .terminal import error_lines, export_dict, gate_line, notes, statistics_lines
 
 SCHEMA_VERSION = 2
 SCHEMA_FILE = "schema.json"
@@ -74,7 +74,7 @@ def build_document(results, *, config: dict, compression=(), timings: dict | Non
             {"spec": c.spec, "seconds": c.seconds, "bits_per_weight": c.bits_per_weight, "sparsity": c.sparsity,
              "packed_bytes": c.packed_bytes, "cached": c.cached, "layers": len(c.layers),
              "mean_layer_error": c.mean_layer_error, "calibration": c.calibration, "notes": list(c.notes),
-             "runtime_bits": dict(c.runtime_bits)}
+             "runtime_bits": dict(c.runtime_bits), "export": export_dict(c.export)}
             for c in compression
         ],
         "results": [r.to_dict() for r in results],

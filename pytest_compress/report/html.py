@@ -20,7 +20,7 @@ import io
 import json
 import re
 
-from .terminal import COLUMNS, rows, runtime_cell
+from .terminal import COLUMNS, export_text, rows, runtime_cell
 
 RANK_SUITE = "agreement.rank_correlation"
 _TAU_AT_K = re.compile(r"^tau(?:_k(\d+))?$")
@@ -172,6 +172,9 @@ def render_html(document: dict) -> str:
                          f"<td class='num'>{c['sparsity']:.1%}</td><td class='num'>{c['packed_bytes'] / 2**20:.1f}</td>"
                          f"<td>{origin}</td></tr>")
         parts.append("</table>")
+        exported = [export_text(c["spec"], c["export"]) for c in document["compression"] if c.get("export")]
+        if exported:
+            parts.append("<ul>" + "".join(f"<li>{esc(e)}</li>" for e in exported) + "</ul>")
     parts.append("<h2>Results</h2><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in COLUMNS) + "</tr>")
     numeric = {"n", "baseline", "compressed", "drop"}
     verdicts = [m["verdict"] for r in document["results"] for m in r["metrics"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .terminal import COLUMNS, rows, runtime_cell
+from .terminal import COLUMNS, export_text, rows, runtime_cell
 
 
 def _escape(cell: str) -> str:
@@ -29,6 +29,9 @@ def render_markdown(document: dict) -> str:
             lines.append(f"| `{c['spec']}` | {c['bits_per_weight']:.2f}{runtime_cell(c)} | {c['sparsity']:.1%} | "
                          f"{c['packed_bytes'] / 2**20:.1f} | {origin} |")
         lines.append("")
+        exported = [export_text(c["spec"], c["export"]) for c in document["compression"] if c.get("export")]
+        if exported:
+            lines += [*[f"- {_escape(e)}" for e in exported], ""]
     lines.append("| " + " | ".join(COLUMNS) + " |")
     lines.append("|" + "|".join("---:" if c in ("n", "baseline", "compressed", "drop") else "---" for c in COLUMNS) + "|")
     for cells in rows(document["results"]):

@@ -24,6 +24,28 @@ def runtime_cell(compression: dict) -> str:
     return f" ({runtime_text(bits)})" if bits else ""
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def export_text(spec: str, export: dict) -> str:
+    """``rtn4g64 exported to DIR (pack-quantized, 80.2 MiB): model.safetensors 80.1 MiB, ...``."""
+    files = sorted(export["files"], key=lambda f: -f["bytes"])
+    return (f"{spec} exported to {export['directory']} ({export['format']}, {_size(export['bytes'])}): "
+            + ", ".join(f"{f['name']} {_size(f['bytes'])}" for f in files))
+
+
+def export_dict(record) -> dict | None:
+    """An ExportRecord as the reports write it."""
+    if record is None:
+        return None
+    return {"directory": record.directory, "format": record.format, "bytes": record.bytes,
+            "files": [{"name": name, "bytes": size} for name, size in record.files]}
+
+
 def _number(value, fmt: str) -> str:
     return "n/a" if value is None or value != value else format(value, fmt)
 
@@ -197,6 +219,8 @@ def render(results, *, decision: str, timings: dict, cache_events=(), reports=()
         lines.append(f"{rep.spec}: {rep.bits_per_weight:.2f} bits/weight{runtime}, sparsity {rep.sparsity:.1%}, "
                      f"{rep.packed_bytes / 2**20:.1f} MiB packed, compressed: {origin}{calibrated}")
         lines.extend(f"note: {note}" for note in rep.notes)
+        if rep.export is not None:
+            lines.append(export_text(rep.spec, export_dict(rep.export)))
     lines.extend(table(results))
     lines.extend(statistics_lines(results))
     lines.extend(notes(results))
